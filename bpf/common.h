@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Configuration, scope filter, socket reads and event emission shared by
+ * every program. */
+#pragma once
+
+#include "vmlinux.h"
+#include <bpf_helpers.h>
+#include <bpf_core_read.h>
+#include <bpf_endian.h>
+#include <bpf_tracing.h>
+
+#include "maps.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+/* Set from Go before load. */
+const volatile __u32 filter_netns = 0;  /* netns inode; 0 = every netns */
+const volatile __u64 tw_timer_fn = 0;   /* address of tw_timer_handler */
+const volatile __u64 wakeup_bytes = 1;  /* wake the reader past this backlog */
+
+/* read_tuple reads the addresses, remote port and netns shared by full
+ * sockets and tw (both start with struct sock_common). The local port is
+ * read by the caller: it lives in different places for the two. */
+static __always_inline __u8 read_tuple(const struct sock_common *skc, struct tuple *t)
+{
+	__u16 family = BPF_CORE_READ(skc, skc_family);
+
+	if (family == AF_INET) {
+		bpf_core_read(t->saddr, 4, &skc->skc_rcv_saddr);
+		bpf_core_read(t->daddr, 4, &skc->skc_daddr);
+	} else {
+		bpf_core_read(t->saddr, 16, &skc->skc_v6_rcv_saddr);
+		bpf_core_read(t->daddr, 16, &skc->skc_v6_daddr);
+	}
+	t->dport = bpf_ntohs(BPF_CORE_READ(skc, skc_dport));
+	t->netns = BPF_CORE_READ(skc, skc_net.net, ns.inum);
+	return family;
+}
+
+static __always_inline bool in_scope(const struct tuple *t)
+{
+	return !filter_netns || t->netns == filter_netns;
+}
+
+static __always_inline bool tuple_eq(const struct tuple *a, const struct tuple *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
+}
+
+/* reserve returns a zeroed record, or counts the loss and returns NULL. */
+static __always_inline struct event *reserve(__u8 kind, __u64 now)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		__u32 zero = 0;
+		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
+
+		if (n)
+			*n += 1;
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->ts = now;
+	e->cpu = bpf_get_smp_processor_id();
+	return e;
+}
+
+/* submit batches wake-ups: the reader polls on its own every few
+ * milliseconds, and is woken early only when the backlog grows large.
+ * Per-record wake-ups would cost more than everything else together. */
+static __always_inline void submit(struct event *e)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void set_tuple(struct event *e, const struct tuple *t, __u8 family)
+{
+	__builtin_memcpy(e->saddr, t->saddr, 16);
+	__builtin_memcpy(e->daddr, t->daddr, 16);
+	e->sport = t->sport;
+	e->dport = t->dport;
+	e->netns = t->netns;
+	e->family = family;
+}
+
+static __always_inline struct cpu_slot *get_slot(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cpu_slot, &zero);
+}

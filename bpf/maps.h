@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Every map twtrace uses, with who inserts, who deletes and what bounds it. */
+#pragma once
+
+#include "event.h"
+
+/* events: records for Go. Inserted by every program through emit();
+ * consumed by tracer/reader.go. Size set from Go (Config.RingBytes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} events SEC(".maps");
+
+/* lost: per-CPU count of records the ring buffer had no room for.
+ * Incremented by emit() on a failed reserve; read (never reset) by Go,
+ * which reports increases as kind=lost. One slot. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* What twtrace knows about a full socket. */
+struct sk_info {
+	__u64 state_ts;  /* when the socket entered its current state; 0 = not seen */
+	__u32 pid;       /* owner, captured in process context; 0 = unknown */
+	char comm[16];
+	__u8 role;
+	__u8 closer;
+	__u8 flags;      /* SKF_* */
+	__u8 _pad;
+};
+
+enum sk_flags {
+	SKF_RX_RST = 1,  /* an RST was received (tcp_receive_reset) */
+	SKF_TX_RST = 2,  /* this socket sent an RST (tcp_send_reset) */
+};
+
+/* sk_info: per-socket storage. Created by the set_state program on a
+ * socket's first transition in scope; freed by the kernel with the socket.
+ * BPF_F_CLONE copies a listener's entry (its owner) into every accepted
+ * child, which is how a server socket learns its owner in softirq. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct sk_info);
+} sk_info SEC(".maps");
+
+/* What twtrace knows about a tw: the full socket's owner, carried over. */
+struct tw_info {
+	__u64 birth;     /* when the tw took over the connection */
+	__u32 pid;
+	char comm[16];
+	__u8 role;
+	__u8 closer;
+	__u8 substate;
+	__u8 flags;      /* EVF_OWNER when pid/comm are known */
+};
+
+/* tw_info: keyed by tw address. Inserted at the handoff from a full socket
+ * (set_state program); deleted when the timer expires. Killed tw are not
+ * deleted here (only Go learns of the kill, later), so the map is an LRU:
+ * stale entries are never touched again and are evicted first. A tw
+ * address is reused within microseconds, which overwrites the entry.
+ * Size set from Go from tcp_max_tw_buckets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct tw_info);
+} tw_info SEC(".maps");
+
+/* The last tw timer event on this CPU, when it was the very last timer
+ * event of any kind here. A tw timer start followed by its full socket's
+ * ->CLOSE on the same CPU is a new tw (handoff); a cancel followed by a
+ * start of the same tw is a reschedule. Any other timer event clears it,
+ * so only back-to-back pairs match. */
+enum slot_kind {
+	SLOT_EMPTY = 0,
+	SLOT_START = 1,
+	SLOT_CANCEL = 2,
+};
+
+struct tuple {
+	__u8 saddr[16];
+	__u8 daddr[16];
+	__u32 netns;
+	__u16 sport;
+	__u16 dport;
+};
+
+struct cpu_slot {
+	struct tuple t;
+	__u64 tw;
+	__s64 timeout;
+	__u8 kind;
+	__u8 substate;
+	__u8 family;
+	__u8 _pad[5];
+};
+
+/* cpu_slot: one per CPU, overwritten by every timer event (see above). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_slot);
+} cpu_slot SEC(".maps");

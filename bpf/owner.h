@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Full-socket transitions: who owns the socket, which side closed, how long
+ * each state lasted, and the handoff to a tw (or the overflow when there
+ * was none). */
+#pragma once
+
+#include "common.h"
+
+/* process_context reports transitions that only run inside a system call
+ * of the socket's owner: connect(), listen(), close()/shutdown(). Every
+ * other transition may run in softirq, where the current task is whoever
+ * happened to be on the CPU (often the peer). */
+static __always_inline bool process_context(int old, int new)
+{
+	return new == TCP_SYN_SENT || new == TCP_LISTEN ||
+	       (new == TCP_FIN_WAIT1 && (old == TCP_ESTABLISHED || old == TCP_SYN_RECV)) ||
+	       (old == TCP_CLOSE_WAIT && new == TCP_LAST_ACK);
+}
+
+/* settle_closer records which side closed once a transition shows it. */
+static __always_inline void settle_closer(struct sk_info *st, int old, int new)
+{
+	if (new == TCP_CLOSING) {
+		st->closer = CLOSER_SIMULTANEOUS;
+		return;
+	}
+	if (st->closer != CLOSER_NONE)
+		return;
+	if (new == TCP_FIN_WAIT1)
+		st->closer = CLOSER_LOCAL;
+	else if (new == TCP_CLOSE_WAIT)
+		st->closer = CLOSER_REMOTE;
+	else if (new == TCP_CLOSE && (st->flags & SKF_RX_RST))
+		st->closer = CLOSER_REMOTE_RESET;
+	else if (new == TCP_CLOSE && (old == TCP_ESTABLISHED || old == TCP_SYN_RECV))
+		st->closer = CLOSER_LOCAL_RESET; /* an abort: linger 0, unread data, ss -K */
+}
+
+/* lingering_abort reports close() with SO_LINGER {1, 0}: the kernel moves
+ * the socket to CLOSE and then sends an RST, so no flag is set yet. */
+static __always_inline bool lingering_abort(const struct sock *sk)
+{
+	__u64 flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	long linger = BPF_CORE_READ(sk, sk_lingertime);
+	int bit = bpf_core_enum_value(enum sock_flags, SOCK_LINGER);
+
+	return (flags & (1ULL << (bit & 63))) && linger == 0;
+}
+
+static __always_inline void set_owner(struct event *e, __u32 pid, const char *comm)
+{
+	if (!pid)
+		return;
+	e->pid = pid;
+	__builtin_memcpy(e->comm, comm, 16);
+	e->flags |= EVF_OWNER;
+}
+
+/* handoff records the tw that took over sk's connection and reports it. */
+static __always_inline void handoff(struct cpu_slot *slot, const struct sk_info *st,
+				    __u64 now, __u8 family)
+{
+	struct tw_info info = {
+		.birth = now,
+		.pid = st->pid,
+		.role = st->role,
+		.closer = st->closer,
+		.substate = slot->substate,
+	};
+	struct event *e;
+
+	__builtin_memcpy(info.comm, st->comm, 16);
+	bpf_map_update_elem(&tw_info, &slot->tw, &info, BPF_ANY);
+
+	e = reserve(EV_TW_ENTER, now);
+	if (!e)
+		return;
+	set_tuple(e, &slot->t, family);
+	set_owner(e, st->pid, st->comm);
+	e->sock = slot->tw;
+	e->role = st->role;
+	e->closer = st->closer;
+	e->substate = slot->substate;
+	e->timeout = slot->timeout;
+	submit(e);
+}
+
+static __always_inline int on_set_state(struct sock *sk, int old, int new)
+{
+	struct tuple t = {};
+	struct sk_info *st;
+	struct cpu_slot *slot;
+	struct event *e;
+	bool to_tw = false, overflow = false;
+	__u64 now;
+	__u8 family;
+
+	if (old == new || BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	family = read_tuple(&sk->__sk_common, &t);
+	if (!in_scope(&t))
+		return 0;
+	/* skc_num is already 0 at ->CLOSE (the port was released); the
+	 * inet_sock copy survives. */
+	t.sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+
+	st = bpf_sk_storage_get(&sk_info, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 0;
+	now = bpf_ktime_get_ns();
+
+	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
+		/* An accepted child: its storage is a clone of the
+		 * listener's, so only the owner carries over. */
+		st->role = ROLE_SERVER;
+		st->closer = CLOSER_NONE;
+		st->flags = 0;
+		st->state_ts = 0;
+	}
+	if (new == TCP_SYN_SENT)
+		st->role = ROLE_CLIENT;
+	if (process_context(old, new)) {
+		st->pid = bpf_get_current_pid_tgid() >> 32;
+		bpf_get_current_comm(st->comm, sizeof(st->comm));
+	}
+	settle_closer(st, old, new);
+
+	if (new == TCP_CLOSE && (old == TCP_FIN_WAIT2 || old == TCP_CLOSING)) {
+		slot = get_slot();
+		if (slot && slot->kind == SLOT_START && tuple_eq(&slot->t, &t))
+			to_tw = true;
+		else if (!(st->flags & (SKF_RX_RST | SKF_TX_RST)) && !lingering_abort(sk))
+			overflow = true;
+	}
+
+	e = reserve(EV_STATE, now);
+	if (e) {
+		set_tuple(e, &t, family);
+		set_owner(e, st->pid, st->comm);
+		e->sock = (__u64)sk;
+		e->old_state = old;
+		e->new_state = to_tw ? TCP_TIME_WAIT : new;
+		e->role = st->role;
+		e->closer = st->closer;
+		if (st->state_ts) {
+			e->dur = now - st->state_ts;
+			e->flags |= EVF_DUR;
+		}
+		submit(e);
+	}
+	st->state_ts = now;
+
+	if (to_tw) {
+		handoff(slot, st, now, family);
+		slot->kind = SLOT_EMPTY;
+	} else if (overflow) {
+		e = reserve(EV_TW_OVERFLOW, now);
+		if (e) {
+			set_tuple(e, &t, family);
+			set_owner(e, st->pid, st->comm);
+			e->sock = (__u64)sk;
+			e->role = st->role;
+			e->closer = st->closer;
+			submit(e);
+		}
+	}
+	return 0;
+}
+
+/* mark_reset notes on a full socket that an RST went out or came in, which
+ * tells a reset close from a clean one and from a tw overflow. */
+static __always_inline void mark_reset(const struct sock *sk, __u8 flag)
+{
+	struct sk_info *st;
+
+	if (!sk)
+		return;
+	st = bpf_sk_storage_get(&sk_info, (struct sock *)sk, 0, 0);
+	if (st)
+		st->flags |= flag;
+}

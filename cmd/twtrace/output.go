@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+
+	"github.com/twtrace/twtrace/internal/event"
+)
+
+// lineSink writes events one line each, as JSON Lines or the table. It
+// implements tracer.Handler and allocates nothing per event.
+type lineSink struct {
+	w     *bufio.Writer
+	json  bool
+	buf   []byte
+	limit uint64 // stop after this many events; 0 = no limit
+	n     uint64
+	stop  func() // called once the limit is reached or output fails
+	err   error
+}
+
+func newLineSink(w io.Writer, format string, limit uint64, stop func()) *lineSink {
+	return &lineSink{w: bufio.NewWriterSize(w, 64<<10), json: format == "json",
+		buf: make([]byte, 0, 512), limit: limit, stop: stop}
+}
+
+// header writes what comes before the first event.
+func (s *lineSink) header(m *event.Meta) error {
+	if !s.json {
+		_, err := fmt.Fprintln(s.w, event.TableHeader)
+		return err
+	}
+	b, err := event.AppendHelloJSON(s.buf[:0], m)
+	if err != nil {
+		return fmt.Errorf("encoding the header: %w", err)
+	}
+	_, err = s.w.Write(append(b, '\n'))
+	return err
+}
+
+func (s *lineSink) Event(e *event.Event) {
+	if s.err != nil || (s.limit > 0 && s.n >= s.limit) {
+		return
+	}
+	if s.json {
+		s.buf = event.AppendJSON(s.buf[:0], e)
+	} else {
+		s.buf = event.AppendTable(s.buf[:0], e)
+	}
+	s.buf = append(s.buf, '\n')
+	s.w.Write(s.buf) // a failure sticks in the bufio.Writer; Idle reports it
+	s.n++
+	if s.limit > 0 && s.n == s.limit {
+		s.stop()
+	}
+}
+
+func (s *lineSink) Idle() {
+	if s.err == nil {
+		if err := s.w.Flush(); err != nil {
+			s.err = fmt.Errorf("writing output: %w", err)
+			s.stop()
+		}
+	}
+}
+
+// close flushes and returns the first output error.
+func (s *lineSink) close() error {
+	s.Idle()
+	return s.err
+}

@@ -1,0 +1,94 @@
+//go:build linux
+
+package tracer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
+	"golang.org/x/sys/unix"
+)
+
+// Check is one preflight result, for `twtrace doctor`.
+type Check struct {
+	Name   string
+	OK     bool
+	Detail string
+}
+
+// Checks runs every preflight check and reports each, failed or not.
+func Checks() []Check {
+	var out []Check
+	for _, c := range checks {
+		err := c.run()
+		detail := c.ok
+		if err != nil {
+			detail = err.Error()
+		}
+		out = append(out, Check{Name: c.name, OK: err == nil, Detail: detail})
+	}
+	return out
+}
+
+// preflight returns the first failed check as the error Open reports.
+func preflight() error {
+	for _, c := range checks {
+		if err := c.run(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var checks = []struct {
+	name string
+	ok   string
+	run  func() error
+}{
+	{"privileges", "root or CAP_BPF+CAP_PERFMON", checkPrivileges},
+	{"kernel BTF", "/sys/kernel/btf/vmlinux", checkBTF},
+	{"ring buffer", "BPF ring buffer supported", checkRingBuf},
+}
+
+func checkPrivileges() error {
+	const capPerfmon, capBPF = 38, 39
+	if hasCaps(unix.CAP_SYS_ADMIN) || hasCaps(capBPF, capPerfmon) {
+		return nil
+	}
+	return errors.New("twtrace needs root (or CAP_BPF and CAP_PERFMON) to trace the kernel: run it with sudo, or replay a recording with -r")
+}
+
+func hasCaps(caps ...int) bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	for _, c := range caps {
+		if data[c/32].Effective&(1<<(uint(c)%32)) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func checkBTF() error {
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		return errors.New("this kernel exposes no BTF (/sys/kernel/btf/vmlinux is missing): twtrace needs a kernel built with CONFIG_DEBUG_INFO_BTF=y, the default of major distributions since Linux 5.5")
+	}
+	return nil
+}
+
+func checkRingBuf() error {
+	err := features.HaveMapType(ebpf.RingBuf)
+	if errors.Is(err, ebpf.ErrNotSupported) {
+		return errors.New("this kernel has no BPF ring buffer: twtrace needs Linux 5.8 or newer")
+	}
+	if err != nil {
+		return fmt.Errorf("probing for the BPF ring buffer: %w", err)
+	}
+	return nil
+}
