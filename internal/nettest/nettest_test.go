@@ -1,0 +1,225 @@
+//go:build linux
+
+package nettest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMain(m *testing.M) { Main(m) }
+
+// awaitTW polls the namespace's sockstat until tw reaches want, because the
+// last connection's tw is created in softirq, a moment after the processes
+// that made it may have exited.
+func awaitTW(t *testing.T, ns *NS, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := ns.Sockstat(t)
+		if s.TW == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sockstat tw = %d, want %d (%+v)", s.TW, want, s)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// twLocalPorts returns the local ports of the sockets `ss` lists in
+// TIME_WAIT inside ns.
+func twLocalPorts(t *testing.T, ns *NS) []int {
+	t.Helper()
+	var ports []int
+	for _, line := range strings.Split(strings.TrimSpace(ns.SS(t, "-Htan", "state", "time-wait")), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		// Recv-Q Send-Q Local:Port Peer:Port (the state column is omitted
+		// when filtering on a state).
+		local := f[2]
+		port, err := strconv.Atoi(local[strings.LastIndexByte(local, ':')+1:])
+		if err != nil {
+			t.Fatalf("ss line %q: %v", line, err)
+		}
+		ports = append(ports, port)
+	}
+	return ports
+}
+
+// run starts a server and then a client in ns and waits for both.
+func run(t *testing.T, ns *NS, serverArgs, clientArgs []string) (srv, cli *Proc) {
+	t.Helper()
+	srv = ns.Start(t, "twt-server", "server", serverArgs...)
+	srv.Ready(t)
+	cli = ns.Start(t, "twt-client", "client", clientArgs...)
+	cli.Wait(t)
+	srv.Wait(t)
+	return srv, cli
+}
+
+func TestClientClosesFirst(t *testing.T) {
+	ns := NewNS(t)
+	const n = 5
+	run(t, ns,
+		[]string{"-addr", "127.0.0.1:7001", "-n", fmt.Sprint(n), "-close", "second"},
+		[]string{"-addr", "127.0.0.1:7001", "-n", fmt.Sprint(n), "-close", "first"})
+	awaitTW(t, ns, n)
+	ports := twLocalPorts(t, ns)
+	if len(ports) != n {
+		t.Fatalf("ss lists %d TIME_WAIT sockets, want %d", len(ports), n)
+	}
+	for _, p := range ports {
+		if p == 7001 {
+			t.Errorf("a TIME_WAIT socket is on the server's port")
+		}
+	}
+}
+
+func TestServerClosesFirst(t *testing.T) {
+	ns := NewNS(t)
+	const n = 4
+	_, cli := run(t, ns,
+		[]string{"-addr", "127.0.0.1:7002", "-n", fmt.Sprint(n), "-close", "shutdown"},
+		[]string{"-addr", "127.0.0.1:7002", "-n", fmt.Sprint(n), "-close", "second", "-hold", "20ms"})
+	awaitTW(t, ns, n)
+	ports := twLocalPorts(t, ns)
+	if len(ports) != n {
+		t.Fatalf("ss lists %d TIME_WAIT sockets, want %d", len(ports), n)
+	}
+	for _, p := range ports {
+		if p != 7002 {
+			t.Errorf("TIME_WAIT socket on port %d, want the server's 7002", p)
+		}
+	}
+	if got := strings.Count(cli.Stdout(), "conn 127.0.0.1:"); got != n {
+		t.Errorf("client printed %d conn lines, want %d:\n%s", got, n, cli.Stdout())
+	}
+}
+
+// TestOrphanedCloseHoldsCloseWait checks the "-close first" server (plain
+// close(), socket orphaned) against a client holding CLOSE_WAIT: while the
+// client holds, the server's side sits in FIN_WAIT2 (as an orphaned full
+// socket or as a FIN_WAIT2 tw, depending on when the ACK of its FIN was
+// processed); after the client closes it is TIME_WAIT.
+func TestOrphanedCloseHoldsCloseWait(t *testing.T) {
+	ns := NewNS(t)
+	srv := ns.Start(t, "twt-server", "server", "-addr", "127.0.0.1:7003", "-close", "first")
+	srv.Ready(t)
+	cli := ns.Start(t, "twt-client", "client", "-addr", "127.0.0.1:7003", "-close", "second", "-hold", "2s")
+	srv.Wait(t)
+	// The server has closed; the client sits in CLOSE_WAIT for two
+	// seconds. The server reaches FIN_WAIT2 once the client's delayed ACK
+	// of the FIN (up to 200 ms) arrives.
+	deadline := time.Now().Add(time.Second)
+	for {
+		cw := ns.SS(t, "-Htan", "state", "close-wait", "dport", "7003")
+		fw2 := ns.SS(t, "-Htan", "state", "fin-wait-2", "sport", "7003")
+		if cw != "" && fw2 != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("want the client in CLOSE_WAIT and the server in FIN_WAIT2:\n%s", ns.SS(t, "-tan"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := ns.Sockstat(t); s.TW+s.Orphan != 1 {
+		t.Errorf("while the client holds: sockstat %+v, want tw+orphan = 1", s)
+	}
+	cli.Wait(t)
+	awaitTW(t, ns, 1)
+	if ports := twLocalPorts(t, ns); len(ports) != 1 || ports[0] != 7003 {
+		t.Errorf("TIME_WAIT local ports = %v, want [7003]", ports)
+	}
+}
+
+func TestLinger0ResetsWithoutTW(t *testing.T) {
+	ns := NewNS(t)
+	const n = 3
+	before := ns.TcpExt(t)["TCPAbortOnData"]
+	run(t, ns,
+		[]string{"-addr", "127.0.0.1:7004", "-n", fmt.Sprint(n), "-close", "second"},
+		[]string{"-addr", "127.0.0.1:7004", "-n", fmt.Sprint(n), "-close", "linger0"})
+	if s := ns.Sockstat(t); s.TW != 0 {
+		t.Errorf("sockstat tw = %d after resets, want 0", s.TW)
+	}
+	// A zero-linger close is accounted as an abort in TcpExt.
+	if got := ns.TcpExt(t)["TCPAbortOnData"] - before; got != n {
+		t.Errorf("TCPAbortOnData grew by %d, want %d", got, n)
+	}
+}
+
+func TestSysctlOverflowsTWTable(t *testing.T) {
+	ns := NewNS(t)
+	ns.SetSysctl(t, "net.ipv4.tcp_max_tw_buckets", "2")
+	const n = 5
+	before := ns.TcpExt(t)["TCPTimeWaitOverflow"]
+	run(t, ns,
+		[]string{"-addr", "127.0.0.1:7005", "-n", fmt.Sprint(n), "-close", "second"},
+		[]string{"-addr", "127.0.0.1:7005", "-n", fmt.Sprint(n), "-close", "shutdown"})
+	awaitTW(t, ns, 2)
+	if got := ns.TcpExt(t)["TCPTimeWaitOverflow"] - before; got != n-2 {
+		t.Errorf("TCPTimeWaitOverflow grew by %d, want %d", got, n-2)
+	}
+}
+
+// TestForkSharesListener runs an nginx-like master whose workers share one
+// listening socket, and checks every process, and every thread, is named
+// as asked.
+func TestForkSharesListener(t *testing.T) {
+	ns := NewNS(t)
+	const workers, each = 3, 4
+	master := ns.Start(t, "nginx", "fork", "-n", fmt.Sprint(workers), "--",
+		"server", "-addr", "127.0.0.1:7006", "-n", fmt.Sprint(each), "-close", "first")
+	master.Ready(t)
+	pids := master.Workers()
+	if len(pids) != workers {
+		t.Fatalf("master reported workers %v, want %d", pids, workers)
+	}
+	for _, pid := range append([]int{master.PID}, pids...) {
+		tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/comm", pid))
+		if err != nil || len(tasks) == 0 {
+			t.Fatalf("threads of %d: %v", pid, err)
+		}
+		for _, task := range tasks {
+			b, err := os.ReadFile(task)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if comm := strings.TrimSpace(string(b)); comm != "nginx" {
+				t.Errorf("%s = %q, want nginx", task, comm)
+			}
+		}
+	}
+	cli := ns.Start(t, "twt-client", "client", "-addr", "127.0.0.1:7006",
+		"-n", fmt.Sprint(workers*each), "-close", "second")
+	cli.Wait(t)
+	master.Wait(t)
+	if got := strings.Count(master.Stdout(), "conn 127.0.0.1:7006 "); got != workers*each {
+		t.Errorf("workers accepted %d connections, want %d:\n%s", got, workers*each, master.Stdout())
+	}
+	awaitTW(t, ns, workers*each)
+}
+
+func TestDeleteRemovesNS(t *testing.T) {
+	ns := NewNS(t)
+	if ns.Inode == 0 {
+		t.Error("Inode = 0")
+	}
+	if err := ns.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(ns.Path); !os.IsNotExist(err) {
+		t.Errorf("%s still exists after Delete: %v", ns.Path, err)
+	}
+	if err := ns.Delete(); err != nil {
+		t.Errorf("second Delete: %v", err)
+	}
+}
