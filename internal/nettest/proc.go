@@ -30,12 +30,21 @@ const (
 // Main is the TestMain of every package that starts helper processes: in a
 // helper (RoleEnv set) it plays the role and exits, otherwise it runs the
 // tests.
-func Main(m *testing.M) {
+func Main(m *testing.M) { MainRoles(m, nil) }
+
+// MainRoles is Main with extra roles beside the built-in server, client
+// and fork: a package whose tests need a helper of its own (the churn
+// workload, say) passes it here and starts it by name with Start.
+func MainRoles(m *testing.M, roles map[string]func(args []string) error) {
 	role := os.Getenv(RoleEnv)
 	if role == "" {
 		os.Exit(m.Run())
 	}
-	if err := runRole(role, os.Args[1:]); err != nil {
+	run, ok := roles[role]
+	if !ok {
+		run = func(args []string) error { return runRole(role, args) }
+	}
+	if err := run(os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "nettest %s: %v\n", role, err)
 		os.Exit(1)
 	}
