@@ -1,0 +1,131 @@
+package aggregate
+
+import "hash/maphash"
+
+// table stores every tracked connection: records live in fixed-size chunks
+// (so growth never copies them and a pointer to one stays valid) and an
+// open-addressing index finds them by key. A Go map keyed by the 44-byte
+// tuple costs about twice the memory per entry at a million entries; this
+// index costs 8 to 21 bytes per entry, which is what keeps a tracked tw
+// under 200 bytes.
+//
+// Record ids start at 1 so that 0 can mean "none" in lists and slots.
+type table struct {
+	chunks []*[chunkSize]conn
+	free   uint32 // head of the free list, linked through conn.next
+	unused uint32 // lowest id never handed out
+	n      int    // records in use
+
+	// slots holds tag<<32 | id, 0 when empty. The tag is the key's 32-bit
+	// hash; its low bits are the slot the entry wants (its home), so an
+	// entry can be moved without rehashing its key.
+	slots []uint64
+	seed  maphash.Seed
+}
+
+const (
+	chunkBits = 10
+	chunkSize = 1 << chunkBits
+	minSlots  = 1024
+)
+
+func newTable() table {
+	return table{unused: 1, slots: make([]uint64, minSlots), seed: maphash.MakeSeed()}
+}
+
+// at returns the record with id; the pointer stays valid until remove(id).
+func (t *table) at(id uint32) *conn {
+	return &t.chunks[id>>chunkBits][id&(chunkSize-1)]
+}
+
+func (t *table) tag(k *key) uint32 { return uint32(maphash.Comparable(t.seed, *k)) }
+
+// find returns the id of the record for k in phase ph, or 0. A full socket
+// and a tw may share a key for a moment (a connect() taking over a tw's
+// port is reported before the tw's exit), so the phase is part of the match.
+func (t *table) find(k *key, ph phase) uint32 {
+	tag := t.tag(k)
+	mask := uint32(len(t.slots) - 1)
+	for i := tag & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s == 0 {
+			return 0
+		}
+		if uint32(s>>32) == tag {
+			id := uint32(s)
+			if c := t.at(id); c.ph == ph && c.key == *k {
+				return id
+			}
+		}
+	}
+}
+
+// insert allocates a record for k in phase ph and indexes it.
+func (t *table) insert(k *key, ph phase) uint32 {
+	id := t.alloc()
+	c := t.at(id)
+	*c = conn{key: *k, ph: ph}
+	if (t.n+1)*4 > len(t.slots)*3 {
+		t.rehash(2 * len(t.slots))
+	}
+	t.put(t.tag(k), id)
+	t.n++
+	return id
+}
+
+func (t *table) alloc() uint32 {
+	if id := t.free; id != 0 {
+		t.free = t.at(id).next
+		return id
+	}
+	id := t.unused
+	if int(id>>chunkBits) == len(t.chunks) {
+		t.chunks = append(t.chunks, new([chunkSize]conn))
+	}
+	t.unused++
+	return id
+}
+
+func (t *table) put(tag, id uint32) {
+	mask := uint32(len(t.slots) - 1)
+	i := tag & mask
+	for t.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = uint64(tag)<<32 | uint64(id)
+}
+
+func (t *table) rehash(size int) {
+	old := t.slots
+	t.slots = make([]uint64, size)
+	for _, s := range old {
+		if s != 0 {
+			t.put(uint32(s>>32), uint32(s))
+		}
+	}
+}
+
+// remove unindexes the record and puts it on the free list. Deletion
+// shifts later entries of the probe run back instead of leaving
+// tombstones, so lookups never slow down under churn.
+func (t *table) remove(id uint32) {
+	c := t.at(id)
+	mask := uint32(len(t.slots) - 1)
+	i := t.tag(&c.key) & mask
+	for uint32(t.slots[i]) != id {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = 0
+	for j := (i + 1) & mask; t.slots[j] != 0; j = (j + 1) & mask {
+		home := uint32(t.slots[j]>>32) & mask
+		// The entry at j may fill the hole at i if i lies on its probe
+		// path, that is between its home and j.
+		if (j-home)&mask >= (j-i)&mask {
+			t.slots[i], t.slots[j] = t.slots[j], 0
+			i = j
+		}
+	}
+	*c = conn{next: t.free}
+	t.free = id
+	t.n--
+}
