@@ -36,29 +36,41 @@ type NS struct {
 func NewNS(t testing.TB) *NS {
 	t.Helper()
 	RequirePrivileged(t)
-	var b [4]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatalf("naming a netns: %v", err)
-	}
-	ns := &NS{Name: "twt-" + hex.EncodeToString(b[:])}
-	ns.Path = filepath.Join("/run/netns", ns.Name)
-	if out, err := exec.Command("ip", "netns", "add", ns.Name).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add %s: %v: %s", ns.Name, err, out)
+	ns, err := CreateNS("twt")
+	if err != nil {
+		t.Fatal(err)
 	}
 	t.Cleanup(func() {
 		if err := ns.Delete(); err != nil {
 			t.Errorf("cleaning up: %v", err)
 		}
 	})
+	return ns
+}
+
+// CreateNS creates a namespace named prefix-<8 random hex digits> with its
+// loopback up, for callers outside tests (twbench); the caller deletes it.
+func CreateNS(prefix string) (*NS, error) {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, fmt.Errorf("naming a netns: %w", err)
+	}
+	ns := &NS{Name: prefix + "-" + hex.EncodeToString(b[:])}
+	ns.Path = filepath.Join("/run/netns", ns.Name)
+	if out, err := exec.Command("ip", "netns", "add", ns.Name).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("ip netns add %s: %v: %s", ns.Name, err, strings.TrimSpace(string(out)))
+	}
 	if out, err := exec.Command("ip", "-n", ns.Name, "link", "set", "lo", "up").CombinedOutput(); err != nil {
-		t.Fatalf("bringing lo up in %s: %v: %s", ns.Name, err, out)
+		ns.Delete()
+		return nil, fmt.Errorf("bringing lo up in %s: %v: %s", ns.Name, err, strings.TrimSpace(string(out)))
 	}
 	var st syscall.Stat_t
 	if err := syscall.Stat(ns.Path, &st); err != nil {
-		t.Fatalf("netns %s: %v", ns.Name, err)
+		ns.Delete()
+		return nil, fmt.Errorf("netns %s: %w", ns.Name, err)
 	}
 	ns.Inode = uint32(st.Ino)
-	return ns
+	return ns, nil
 }
 
 // Delete removes the namespace's name. The kernel destroys the namespace,
