@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,20 +92,57 @@ func (r Result) String() string {
 		r.TWMid, r.TW)
 }
 
-// ParseResult reads the fields twbench needs back from a String line.
-func ParseResult(line string) (map[string]string, error) {
-	kv := make(map[string]string)
+// ParseResult parses a line written by Result.String, for programs that run
+// churn as a separate process (twbench). Keys it does not know are ignored.
+func ParseResult(line string) (Result, error) {
+	var r Result
+	seen := 0
 	for _, f := range strings.Fields(line) {
 		k, v, ok := strings.Cut(f, "=")
 		if !ok {
-			return nil, fmt.Errorf("churn result: %q is not key=value", f)
+			return r, fmt.Errorf("churn result: %q is not key=value", f)
 		}
-		kv[k] = v
+		var err error
+		switch k {
+		case "mode":
+			r.Mode = v
+		case "workers":
+			r.Workers, err = strconv.Atoi(v)
+		case "elapsed":
+			r.Elapsed, err = time.ParseDuration(v)
+		case "conns":
+			r.Conns, err = strconv.ParseUint(v, 10, 64)
+		case "eaddrnotavail":
+			r.Errors.AddrNotAvail, err = strconv.ParseUint(v, 10, 64)
+		case "refused":
+			r.Errors.Refused, err = strconv.ParseUint(v, 10, 64)
+		case "reset":
+			r.Errors.Reset, err = strconv.ParseUint(v, 10, 64)
+		case "timeout":
+			r.Errors.Timeout, err = strconv.ParseUint(v, 10, 64)
+		case "other":
+			r.Errors.Other, err = strconv.ParseUint(v, 10, 64)
+		case "tw_mid":
+			r.TWMid, err = strconv.ParseUint(v, 10, 64)
+		case "tw":
+			r.TW, err = strconv.ParseUint(v, 10, 64)
+		default:
+			continue
+		}
+		if err != nil {
+			return r, fmt.Errorf("churn result: %s: %w", k, err)
+		}
+		seen++
 	}
-	if _, ok := kv["conns"]; !ok {
-		return nil, fmt.Errorf("churn result: no conns= in %q", line)
+	if seen == 0 || r.Elapsed <= 0 {
+		return r, fmt.Errorf("churn result: no elapsed= or counts in %q", line)
 	}
-	return kv, nil
+	return r, nil
+}
+
+// Total is the number of failed connections of every kind.
+func (e Errors) Total() uint64 {
+	return e.AddrNotAvail + e.Refused + e.Reset + e.Timeout + e.Other
 }
 
 func (c Config) check() error {

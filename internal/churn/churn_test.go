@@ -38,17 +38,17 @@ func TestModePutsTimeWaitOnTheCloser(t *testing.T) {
 			p := ns.Start(t, "churn", "churn", "-mode", tc.mode, "-workers", "2",
 				"-conns", strconv.Itoa(conns), "-duration", "30s", "-addr", "127.0.0.1:5001")
 			p.Wait(t)
-			kv, err := ParseResult(lastLine(p.Stdout()))
+			res, err := ParseResult(lastLine(p.Stdout()))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if kv["conns"] != strconv.Itoa(conns) || kv["other"] != "0" || kv["reset"] != "0" || kv["timeout"] != "0" {
+			if res.Conns != conns || res.Errors.Total() != 0 {
 				t.Fatalf("churn result: %s", p.Stdout())
 			}
 			// churn waits for its server side to close before it reads
 			// sockstat, so its own count is final.
-			if kv["tw"] != strconv.Itoa(conns) {
-				t.Errorf("churn reported tw=%s, want %d", kv["tw"], conns)
+			if res.TW != conns {
+				t.Errorf("churn reported tw=%d, want %d", res.TW, conns)
 			}
 			if s := ns.Sockstat(t); s.TW != conns {
 				t.Errorf("sockstat tw = %d, want %d", s.TW, conns)
@@ -77,12 +77,11 @@ func TestRatePacesTheLoad(t *testing.T) {
 	ns := nettest.NewNS(t)
 	p := ns.Start(t, "churn", "churn", "-workers", "2", "-rate", "500", "-duration", "2s", "-addr", "127.0.0.1:5001")
 	p.Wait(t)
-	kv, err := ParseResult(lastLine(p.Stdout()))
+	res, err := ParseResult(lastLine(p.Stdout()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, _ := strconv.Atoi(kv["conns"])
-	if n < 900 || n > 1001 {
+	if n := res.Conns; n < 900 || n > 1001 {
 		t.Errorf("conns = %d in 2 s at -rate 500, want about 1000", n)
 	}
 }
@@ -102,11 +101,11 @@ func TestConfigNeedsAnEnd(t *testing.T) {
 
 func TestResultRoundTrip(t *testing.T) {
 	r := Result{Mode: ClientClose, Workers: 2, Elapsed: 2 * time.Second, Conns: 100, Errors: Errors{Refused: 3}, TW: 7}
-	kv, err := ParseResult(r.String())
+	got, err := ParseResult(r.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kv["conns"] != "100" || kv["rate"] != "50.0" || kv["refused"] != "3" || kv["tw"] != "7" {
-		t.Errorf("ParseResult(%q) = %v", r.String(), kv)
+	if got != r {
+		t.Errorf("ParseResult(%q) = %+v, want %+v", r.String(), got, r)
 	}
 }
