@@ -63,17 +63,23 @@ func (a *Aggregator) trackState(id uint32, sign int) {
 // owner: tw by owner, by local port (servers) and by remote endpoint
 // (clients), and the ports a client holds towards its destination.
 func (a *Aggregator) trackGroups(c *conn, sign int) {
-	if c.ph == phaseTW {
-		a.addOwner(c.owner(), ownerCount{tw: sign})
-		switch c.role {
-		case event.RoleServer:
-			addCount(a.lports, portKey{c.netns, c.lport}, sign)
-		case event.RoleClient:
-			addCount(a.remotes, endpointKey{c.raddr, c.netns, c.rport, c.family}, sign)
-		}
-	}
+	a.trackTW(c, sign)
 	if c.role == event.RoleClient {
-		a.addHeld(c, sign)
+		a.dest(c).hold(c.ph, sign)
+	}
+}
+
+// trackTW applies the contributions only a tw makes.
+func (a *Aggregator) trackTW(c *conn, sign int) {
+	if c.ph != phaseTW {
+		return
+	}
+	a.addOwner(c.owner(), ownerCount{tw: sign})
+	switch c.role {
+	case event.RoleServer:
+		addCount(a.lports, portKey{c.netns, c.lport}, sign)
+	case event.RoleClient:
+		addCount(a.remotes, endpointKey{c.raddr, c.netns, c.rport, c.family}, sign)
 	}
 }
 

@@ -28,7 +28,7 @@ func (a *Aggregator) onState(e *event.Event) {
 		a.onListener(e)
 		return
 	}
-	k := keyOfEvent(e)
+	k := a.t.hash(keyOfEvent(e))
 	id := a.t.find(&k, phaseLive)
 	born := e.Old == event.Close || e.Old == event.StateNone
 	if id != 0 && (born || e.Old == event.SynRecv) && a.t.at(id).state != e.Old {
@@ -38,16 +38,13 @@ func (a *Aggregator) onState(e *event.Event) {
 		id = 0
 	}
 	if id == 0 && born {
-		a.opened(a.openFor(&k, phaseLive, e, e.New, a.evt))
+		a.openFor(&k, phaseLive, e, e.New, a.evt, true)
 		return
 	}
 	if id == 0 {
 		// An accepted connection (SYN_RECV is where a server's starts),
 		// or a socket that existed before twtrace.
-		id = a.openFor(&k, phaseLive, e, e.Old, startOf(e))
-		if e.Old == event.SynRecv {
-			a.opened(id)
-		}
+		id = a.openFor(&k, phaseLive, e, e.Old, startOf(e), e.Old == event.SynRecv)
 	} else {
 		a.annotate(id, e)
 	}
@@ -88,7 +85,7 @@ func (a *Aggregator) onListener(e *event.Event) {
 }
 
 func (a *Aggregator) onTWEnter(e *event.Event) {
-	k := keyOfEvent(e)
+	k := a.t.hash(keyOfEvent(e))
 	if id := a.t.find(&k, phaseTW); id != 0 {
 		// The tuple's previous tw ended unseen.
 		a.missed++
@@ -97,7 +94,7 @@ func (a *Aggregator) onTWEnter(e *event.Event) {
 	sub := substateOf(e)
 	id := a.t.find(&k, phaseLive)
 	if id == 0 {
-		id = a.openFor(&k, phaseTW, e, sub, a.evt)
+		id = a.openFor(&k, phaseTW, e, sub, a.evt, false)
 	} else {
 		a.annotate(id, e)
 		a.handOff(id, sub)
@@ -120,7 +117,6 @@ func substateOf(e *event.Event) event.State {
 func (a *Aggregator) handOff(id uint32, sub event.State) {
 	c := a.t.at(id)
 	a.trackState(id, -1)
-	a.trackGroups(c, -1)
 	switch {
 	case c.state == sub:
 	case c.state == event.FinWait2 || c.state == event.Closing:
@@ -133,7 +129,12 @@ func (a *Aggregator) handOff(id uint32, sub event.State) {
 	}
 	c.ph, c.leaked = phaseTW, false
 	a.trackState(id, +1)
-	a.trackGroups(c, +1)
+	a.trackTW(c, +1)
+	if c.role == event.RoleClient {
+		d := a.dest(c)
+		d.hold(phaseLive, -1)
+		d.hold(phaseTW, +1)
+	}
 }
 
 // reschedule sets a tw's expected expiry and moves it to the back of the
@@ -155,7 +156,7 @@ func (a *Aggregator) expiry(e *event.Event) uint64 {
 // twRecord finds the tw that e is about, creating it when it was never
 // seen (it predates twtrace, or its tw_enter was lost).
 func (a *Aggregator) twRecord(e *event.Event, sub event.State) uint32 {
-	k := keyOfEvent(e)
+	k := a.t.hash(keyOfEvent(e))
 	if id := a.t.find(&k, phaseTW); id != 0 {
 		a.annotate(id, e)
 		return id
@@ -168,7 +169,7 @@ func (a *Aggregator) twRecord(e *event.Event, sub event.State) uint32 {
 			return id
 		}
 	}
-	return a.openFor(&k, phaseTW, e, sub, 0)
+	return a.openFor(&k, phaseTW, e, sub, 0, false)
 }
 
 func (a *Aggregator) onTWSubstate(e *event.Event) {
@@ -192,21 +193,19 @@ func (a *Aggregator) onTWExit(e *event.Event) {
 		cause = event.CauseUnknown
 	}
 	a.causes[cause]++
-	if cause == event.CauseReused && c.role == event.RoleClient {
-		a.dest(c).reused.add(a.now, 1)
-	}
 	a.rates.twExit.add(a.now, 1)
 	a.end(id, EndTW, cause)
 }
 
 // open creates a record for a connection first seen now, starting in
-// state st at time at (0 = unknown).
-func (a *Aggregator) open(k *key, ph phase, st event.State, at uint64, o owner, role event.Role) uint32 {
+// state st at time at (0 = unknown). A connection born now (connect() or
+// accept) counts towards the rates.
+func (a *Aggregator) open(k *hkey, ph phase, st event.State, at uint64, o owner, role event.Role, born bool) uint32 {
 	id := a.t.insert(k, ph)
 	c := a.t.at(id)
 	c.pid, c.comm, c.role = o.pid, o.comm, role
 	if role == event.RoleUnknown {
-		c.role = a.inferRole(k)
+		c.role = a.inferRole(&k.key)
 	}
 	c.push(st, at)
 	switch {
@@ -216,13 +215,23 @@ func (a *Aggregator) open(k *key, ph phase, st event.State, at uint64, o owner, 
 		c.deadline = a.leakDeadline(at)
 	}
 	a.trackState(id, +1)
-	a.trackGroups(c, +1)
+	a.trackTW(c, +1)
+	if born {
+		a.rates.opened.add(a.now, 1)
+	}
+	if c.role == event.RoleClient {
+		d := a.dest(c)
+		d.hold(ph, +1)
+		if born {
+			d.created.add(a.now, 1)
+		}
+	}
 	return id
 }
 
 // openFor opens the record for the connection e is about.
-func (a *Aggregator) openFor(k *key, ph phase, e *event.Event, st event.State, at uint64) uint32 {
-	id := a.open(k, ph, st, at, owner{e.PID, e.Comm}, e.Role)
+func (a *Aggregator) openFor(k *hkey, ph phase, e *event.Event, st event.State, at uint64, born bool) uint32 {
+	id := a.open(k, ph, st, at, owner{e.PID, e.Comm}, e.Role, born)
 	c := a.t.at(id)
 	c.sock = e.Sock
 	a.settle(c, e.Closer)
@@ -233,14 +242,6 @@ func (a *Aggregator) openFor(k *key, ph phase, e *event.Event, st event.State, a
 // so at the latest when twtrace started) becomes a leak.
 func (a *Aggregator) leakDeadline(at uint64) uint64 {
 	return max(at, a.start) + uint64(a.cfg.LeakAfter)
-}
-
-// opened counts a connection born now.
-func (a *Aggregator) opened(id uint32) {
-	a.rates.opened.add(a.now, 1)
-	if c := a.t.at(id); c.role == event.RoleClient {
-		a.dest(c).created.add(a.now, 1)
-	}
 }
 
 // annotate takes what e says about the connection's owner, role and
@@ -307,12 +308,17 @@ func (a *Aggregator) measure(c *conn) {
 func (a *Aggregator) end(id uint32, how End, cause event.Cause) {
 	c := a.t.at(id)
 	a.trackState(id, -1)
-	a.trackGroups(c, -1)
+	a.trackTW(c, -1)
 	if c.closer == event.CloserNone {
 		a.settle(c, event.CloserUnknown)
 	}
 	if c.role == event.RoleClient {
-		a.dest(c).released.add(a.now, 1)
+		d := a.dest(c)
+		d.hold(c.ph, -1)
+		d.released.add(a.now, 1)
+		if cause == event.CauseReused {
+			d.reused.add(a.now, 1)
+		}
 	}
 	a.rates.closed.add(a.now, 1)
 	a.closed.push(c, a.evt, how, cause)

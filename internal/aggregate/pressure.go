@@ -40,9 +40,10 @@ func (a *Aggregator) dest(c *conn) *dest {
 	return d
 }
 
-func (a *Aggregator) addHeld(c *conn, sign int) {
-	d := a.dest(c)
-	if c.ph == phaseTW {
+// hold counts a port taken (sign +1) or given back (-1) by a full socket
+// or a tw.
+func (d *dest) hold(ph phase, sign int) {
+	if ph == phaseTW {
 		d.tw += sign
 	} else {
 		d.live += sign

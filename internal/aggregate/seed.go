@@ -45,11 +45,11 @@ func (a *Aggregator) seed(s *event.Socket) {
 		return
 	}
 	a.advance(s.MonoNS, a.wall)
-	k := keyOfSocket(s)
+	k := a.t.hash(keyOfSocket(s))
 	if a.t.find(&k, ph) != 0 {
 		return
 	}
-	id := a.open(&k, ph, st, 0, owner{s.PID, s.Comm}, event.RoleUnknown)
+	id := a.open(&k, ph, st, 0, owner{s.PID, s.Comm}, event.RoleUnknown, false)
 	if ph == phaseTW {
 		a.reschedule(id, s.MonoNS+s.TimerNS)
 	}

@@ -38,13 +38,22 @@ func (t *table) at(id uint32) *conn {
 	return &t.chunks[id>>chunkBits][id&(chunkSize-1)]
 }
 
+// hkey is a key with its hash, computed once per event however many
+// lookups the event needs.
+type hkey struct {
+	key
+	tag uint32
+}
+
+func (t *table) hash(k key) hkey { return hkey{k, t.tag(&k)} }
+
 func (t *table) tag(k *key) uint32 { return uint32(maphash.Comparable(t.seed, *k)) }
 
 // find returns the id of the record for k in phase ph, or 0. A full socket
 // and a tw may share a key for a moment (a connect() taking over a tw's
 // port is reported before the tw's exit), so the phase is part of the match.
-func (t *table) find(k *key, ph phase) uint32 {
-	tag := t.tag(k)
+func (t *table) find(k *hkey, ph phase) uint32 {
+	tag := k.tag
 	mask := uint32(len(t.slots) - 1)
 	for i := tag & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
@@ -53,7 +62,7 @@ func (t *table) find(k *key, ph phase) uint32 {
 		}
 		if uint32(s>>32) == tag {
 			id := uint32(s)
-			if c := t.at(id); c.ph == ph && c.key == *k {
+			if c := t.at(id); c.ph == ph && c.key == k.key {
 				return id
 			}
 		}
@@ -61,14 +70,14 @@ func (t *table) find(k *key, ph phase) uint32 {
 }
 
 // insert allocates a record for k in phase ph and indexes it.
-func (t *table) insert(k *key, ph phase) uint32 {
+func (t *table) insert(k *hkey, ph phase) uint32 {
 	id := t.alloc()
 	c := t.at(id)
-	*c = conn{key: *k, ph: ph}
+	*c = conn{key: k.key, ph: ph}
 	if (t.n+1)*4 > len(t.slots)*3 {
 		t.rehash(2 * len(t.slots))
 	}
-	t.put(t.tag(k), id)
+	t.put(k.tag, id)
 	t.n++
 	return id
 }

@@ -10,10 +10,10 @@ import (
 func TestTableMatchesMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	tb := newTable()
-	model := map[key]uint32{}
-	keys := make([]key, 0, 5000)
+	model := map[hkey]uint32{}
+	keys := make([]hkey, 0, 5000)
 	for i := range 5000 {
-		keys = append(keys, key{netns: 1, lport: uint16(i), rport: 80, family: 4})
+		keys = append(keys, tb.hash(key{netns: 1, lport: uint16(i), rport: 80, family: 4}))
 	}
 	for range 200000 {
 		k := keys[rng.IntN(len(keys))]
