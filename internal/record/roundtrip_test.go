@@ -148,6 +148,11 @@ func TestRoundTripPlausible(t *testing.T) {
 	}
 }
 
+// plausibleEventsSeeded returns n plausible events from a fixed seed.
+func plausibleEventsSeeded(seed uint64, n int) []event.Event {
+	return plausibleEvents(rand.New(rand.NewPCG(seed, 3)), n)
+}
+
 // plausibleEvents returns n events on a few dozen connections.
 func plausibleEvents(rng *rand.Rand, n int) []event.Event {
 	type conn struct{ e event.Event }
