@@ -1,0 +1,222 @@
+package snapshot
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twtrace/twtrace/internal/event"
+)
+
+// TestTakeMatchesKernel makes TIME_WAIT sockets of both substates in a
+// private netns and checks that Take lists what the kernel counts in
+// /proc/net/sockstat and what ss shows, socket by socket.
+func TestTakeMatchesKernel(t *testing.T) {
+	requirePrivileged(t)
+	name := privateNetNS(t)
+	const clientCloses, serverCloses = 4, 2
+
+	var keep []io.Closer // open until the test ends
+	t.Cleanup(func() {
+		for _, c := range keep {
+			c.Close()
+		}
+	})
+	var holder net.Conn // a CLOSE_WAIT socket this process owns
+	inNetNS(t, name, func() {
+		for _, network := range networks(t) {
+			ln, err := net.Listen(network.name, network.loopback)
+			if err != nil {
+				t.Fatalf("listening on %s: %v", network.loopback, err)
+			}
+			keep = append(keep, ln)
+			for range clientCloses {
+				client, server := connect(t, ln)
+				// The client closes first: its side ends in TIME_WAIT once
+				// the server answers the FIN with its own.
+				client.Close()
+				if _, err := io.ReadAll(server); err != nil {
+					t.Fatalf("server reading to EOF: %v", err)
+				}
+				server.Close()
+			}
+			for range serverCloses {
+				client, server := connect(t, ln)
+				// The server closes first and the client never does: the
+				// server's orphaned side becomes a tw in FIN_WAIT2 once
+				// the client's ACK arrives, the client stays in CLOSE_WAIT.
+				server.Close()
+				keep = append(keep, client)
+				holder = client
+			}
+		}
+	})
+	families := len(networks(t))
+	wantTW := families * (clientCloses + serverCloses)
+	waitFor(t, "the tw to appear", func() bool { return sockstatTW(t, name) == wantTW })
+
+	path := "/run/netns/" + name
+	socks, err := Take(path)
+	if err != nil {
+		t.Fatalf("Take: %v", err)
+	}
+
+	var tw, fw2 int
+	for _, s := range socks {
+		if s.IsTW() {
+			tw++
+			if s.Substate == event.FinWait2 {
+				fw2++
+			}
+			if s.TimerNS == 0 || s.TimerNS > uint64(60*time.Second) {
+				t.Errorf("tw %v timer %v, want within (0, 60s]", describe(&s), time.Duration(s.TimerNS))
+			}
+		}
+	}
+	if got := sockstatTW(t, name); tw != got || tw != wantTW {
+		t.Errorf("Take lists %d tw, sockstat counts %d, the test made %d", tw, got, wantTW)
+	}
+	if fw2 != families*serverCloses {
+		t.Errorf("Take lists %d tw in FIN_WAIT2, the test made %d", fw2, families*serverCloses)
+	}
+
+	var listed []string
+	for _, s := range socks {
+		listed = append(listed, describe(&s))
+	}
+	slices.Sort(listed)
+	if shown := ssSockets(t, name); !slices.Equal(listed, shown) {
+		t.Errorf("Take lists\n  %s\nss shows\n  %s", strings.Join(listed, "\n  "), strings.Join(shown, "\n  "))
+	}
+
+	ino, err := NetNSInode(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := holder.LocalAddr().(*net.TCPAddr).AddrPort()
+	found := false
+	for _, s := range socks {
+		if s.NetNS != ino {
+			t.Errorf("%s in netns %d, want %d", describe(&s), s.NetNS, ino)
+		}
+		if s.State == event.CloseWait && netip.AddrPortFrom(s.Local(), s.LPort) == local {
+			found = true
+			if s.PID != uint32(os.Getpid()) || s.Inode == 0 {
+				t.Errorf("%s owned by pid %d (inode %d), want this test, %d", describe(&s), s.PID, s.Inode, os.Getpid())
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no CLOSE_WAIT socket on %v in the snapshot", local)
+	}
+}
+
+type network struct{ name, loopback string }
+
+// networks returns the loopback networks to test: IPv4, and IPv6 when the
+// kernel has it.
+func networks(t *testing.T) []network {
+	nets := []network{{"tcp4", "127.0.0.1:0"}}
+	if _, err := os.Stat("/proc/sys/net/ipv6"); err == nil {
+		nets = append(nets, network{"tcp6", "[::1]:0"})
+	}
+	return nets
+}
+
+// connect dials ln and accepts, returning both ends.
+func connect(t *testing.T, ln net.Listener) (client, server net.Conn) {
+	t.Helper()
+	client, err := net.Dial(ln.Addr().Network(), ln.Addr().String())
+	if err != nil {
+		t.Fatalf("dialing %v: %v", ln.Addr(), err)
+	}
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatalf("accepting: %v", err)
+	}
+	return client, server
+}
+
+// waitFor polls the kernel's view until cond holds, for at most 5 s: the
+// last FIN and ACK are handled by the kernel after close() returns.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// sockstatTW returns the tw count of /proc/net/sockstat inside the netns.
+func sockstatTW(t *testing.T, name string) int {
+	t.Helper()
+	out := run(t, "ip", "netns", "exec", name, "cat", "/proc/net/sockstat")
+	for line := range strings.Lines(out) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || fields[0] != "TCP:" {
+			continue
+		}
+		for i := 1; i+1 < len(fields); i += 2 {
+			if fields[i] == "tw" {
+				n, err := strconv.Atoi(fields[i+1])
+				if err != nil {
+					t.Fatalf("sockstat tw %q: %v", fields[i+1], err)
+				}
+				return n
+			}
+		}
+	}
+	t.Fatalf("no TCP tw in sockstat:\n%s", out)
+	return 0
+}
+
+// ssSockets lists the TCP sockets `ss -tan` shows inside the netns, as
+// describe prints them, sorted.
+func ssSockets(t *testing.T, name string) []string {
+	t.Helper()
+	if _, err := exec.LookPath("ss"); err != nil {
+		t.Skip("needs ss")
+	}
+	out := run(t, "ip", "netns", "exec", name, "ss", "-tanH")
+	var socks []string
+	for line := range strings.Lines(out) {
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		socks = append(socks, f[0]+" "+f[3]+" "+f[4])
+	}
+	slices.Sort(socks)
+	return socks
+}
+
+// ssNames holds ss's state names that are not the kernel's with dashes.
+var ssNames = map[event.State]string{event.Established: "ESTAB", event.FinWait1: "FIN-WAIT-1",
+	event.FinWait2: "FIN-WAIT-2", event.Close: "UNCONN"}
+
+// describe prints a socket as ss does: state, local, peer.
+func describe(s *event.Socket) string {
+	st := s.State
+	if s.IsTW() {
+		st = s.Substate
+	}
+	name := ssNames[st]
+	if name == "" {
+		name = strings.ReplaceAll(st.String(), "_", "-")
+	}
+	peer := netip.AddrPortFrom(s.Remote(), s.RPort).String()
+	if s.RPort == 0 {
+		peer = strings.TrimSuffix(peer, "0") + "*"
+	}
+	return fmt.Sprintf("%s %s %s", name, netip.AddrPortFrom(s.Local(), s.LPort), peer)
+}
