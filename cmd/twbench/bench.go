@@ -1,0 +1,419 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/twtrace/twtrace/internal/churn"
+	"github.com/twtrace/twtrace/internal/nettest"
+	"github.com/twtrace/twtrace/internal/sysctl"
+)
+
+// eventsPerConn is how many times sock:inet_sock_set_state fires per churn
+// connection, both ends together, in either mode (performance-anchors §1).
+const eventsPerConn = 10
+
+// Targets from issue 2 (and issue 7 for twtrace-nomatch's ratio).
+const (
+	targetRatio       = 0.95
+	targetCPUPer10k   = 1.5 // % of one core per 10k events/s
+	targetBPFPerEvent = 400 // ns
+)
+
+// pairResult is one without/with pair for one tracer.
+type pairResult struct {
+	pair            int
+	tracer          string
+	without, with   churn.Result
+	delivered, lost int64 // -1: the tracer does not say
+	cpuTicks        uint64
+}
+
+func (p pairResult) ratio() float64     { return p.with.Rate() / p.without.Rate() }
+func (p pairResult) generated() float64 { return float64(eventsPerConn * p.with.Conns) }
+
+// cpuPct is the tracer's CPU during the churn run, in % of one core.
+func (p pairResult) cpuPct() float64 {
+	return float64(p.cpuTicks) / ticksPerSecond / p.with.Elapsed.Seconds() * 100
+}
+
+// cpuPer10k is cpuPct per 10k generated events/s: the userspace cost per
+// event, comparable across rates.
+func (p pairResult) cpuPer10k() float64 {
+	evPerSec := p.generated() / p.with.Elapsed.Seconds()
+	if evPerSec == 0 {
+		return 0
+	}
+	return p.cpuPct() / (evPerSec / 10000)
+}
+
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	if os.Geteuid() != 0 {
+		return errors.New("needs root (a network namespace, BPF statistics, the tracers)")
+	}
+	ns, err := nettest.CreateNS("twbench")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := ns.Delete(); err != nil {
+			fmt.Fprintln(stderr, "twbench:", err)
+		}
+	}()
+	dir, err := os.MkdirTemp("", "twbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	w, err := newWorkload(ns, dir, cfg)
+	if err != nil {
+		return err
+	}
+
+	var tracers []*tracer
+	for _, name := range cfg.tracers {
+		t, note, err := newTracer(name, cfg, ns.Path)
+		if err != nil {
+			return err
+		}
+		if note != "" {
+			fmt.Fprintln(stdout, "# note:", note)
+			continue
+		}
+		if t.control {
+			unmount, err := ensureTracefs(stdout)
+			if err != nil {
+				return err
+			}
+			defer unmount()
+		}
+		tracers = append(tracers, t)
+	}
+	printHeader(stdout, cfg, ns)
+
+	fmt.Fprintf(stderr, "twbench: warm-up churn run (%v)\n", cfg.warmup)
+	if cfg.warmup > 0 {
+		if _, err := w.run(ctx, cfg.warmup, cfg.rate, nil, nil); err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
+
+	results := make(map[string][]pairResult)
+	failed := make(map[string]bool)
+	for pair := 1; pair <= cfg.pairs; pair++ {
+		for _, t := range tracers {
+			if failed[t.name] {
+				continue
+			}
+			fmt.Fprintf(stderr, "twbench: pair %d/%d, %s\n", pair, cfg.pairs, t.name)
+			pr, err := runPair(ctx, w, t, cfg)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if err != nil {
+				fmt.Fprintf(stdout, "# note: %s dropped from the run: %v\n", t.name, err)
+				failed[t.name] = true
+				continue
+			}
+			pr.pair = pair
+			fmt.Fprintln(stdout, pr.line())
+			results[t.name] = append(results[t.name], pr)
+		}
+	}
+
+	for _, t := range tracers {
+		if rs := results[t.name]; len(rs) > 0 {
+			fmt.Fprintln(stdout, medianLine(t.name, rs))
+		}
+	}
+	printVerdict(stdout, tracers, results)
+
+	bpfNs := make(map[string]float64)
+	if cfg.bpfStats {
+		restore, err := enableBPFStats()
+		if err != nil {
+			return err
+		}
+		for _, t := range tracers {
+			if failed[t.name] {
+				continue
+			}
+			fmt.Fprintf(stderr, "twbench: bpf_stats run, %s\n", t.name)
+			perEvent, err := bpfStatsRun(ctx, w, t, cfg, stdout)
+			if ctx.Err() != nil {
+				break
+			}
+			if err != nil {
+				fmt.Fprintf(stdout, "# note: bpf_stats for %s: %v\n", t.name, err)
+				continue
+			}
+			bpfNs[t.name] = perEvent
+		}
+		if err := restore(); err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	printTargets(stdout, tracers, results, bpfNs)
+	return nil
+}
+
+// runPair runs churn without, then with, the tracer.
+func runPair(ctx context.Context, w *workload, t *tracer, cfg config) (pairResult, error) {
+	pr := pairResult{tracer: t.name}
+	var err error
+	if pr.without, err = w.run(ctx, cfg.duration, cfg.rate, nil, nil); err != nil {
+		return pr, fmt.Errorf("run without: %w", err)
+	}
+	r, err := t.start(ctx, cfg.settle)
+	if err != nil {
+		return pr, err
+	}
+	var ticks0, ticks1 uint64
+	var tickErr error
+	pr.with, err = w.run(ctx, cfg.duration, cfg.rate,
+		func() { ticks0, tickErr = r.cpuTicks() },
+		func() {
+			var e error
+			ticks1, e = r.cpuTicks()
+			tickErr = errors.Join(tickErr, e)
+		})
+	stopErr := r.stop()
+	if err != nil {
+		return pr, fmt.Errorf("run with: %w", err)
+	}
+	if tickErr != nil {
+		return pr, fmt.Errorf("%s's CPU time: %w (did it exit during the run? %s)", t.name, tickErr, lastLines(r.stderr.String(), 3))
+	}
+	if stopErr != nil {
+		return pr, fmt.Errorf("stopping %s: %w: %s", t.name, stopErr, lastLines(r.stderr.String(), 3))
+	}
+	pr.cpuTicks = ticks1 - ticks0
+	pr.delivered, pr.lost = t.counts(r.stdout.String(), r.stderr.String())
+	return pr, nil
+}
+
+func (p pairResult) line() string {
+	return fmt.Sprintf("pair=%d tracer=%s ratio=%.3f conns_without=%.0f conns_with=%.0f events_generated=%.0f delivered=%s lost=%s tracer_cpu_pct=%.2f cpu_pct_per_10k_ev=%.3f",
+		p.pair, p.tracer, p.ratio(), p.without.Rate(), p.with.Rate(), p.generated(),
+		count(p.delivered), count(p.lost), p.cpuPct(), p.cpuPer10k())
+}
+
+// count formats a tracer's count, n/a when it does not report it.
+func count(n int64) string {
+	if n < 0 {
+		return "n/a"
+	}
+	return fmt.Sprint(n)
+}
+
+func medianLine(name string, rs []pairResult) string {
+	pick := func(f func(pairResult) float64) float64 { return median(mapPairs(rs, f)) }
+	pickCount := func(f func(pairResult) int64) string {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			if f(r) < 0 {
+				return "n/a"
+			}
+			v[i] = float64(f(r))
+		}
+		return fmt.Sprintf("%.0f", median(v))
+	}
+	ratios := make([]string, len(rs))
+	for i, r := range rs {
+		ratios[i] = fmt.Sprintf("%.3f", r.ratio())
+	}
+	return fmt.Sprintf("median tracer=%s pairs=%d ratio=%.3f conns_without=%.0f conns_with=%.0f events_generated=%.0f delivered=%s lost=%s tracer_cpu_pct=%.2f cpu_pct_per_10k_ev=%.3f ratios=%s",
+		name, len(rs), pick(pairResult.ratio),
+		pick(func(r pairResult) float64 { return r.without.Rate() }),
+		pick(func(r pairResult) float64 { return r.with.Rate() }),
+		pick(pairResult.generated),
+		pickCount(func(r pairResult) int64 { return r.delivered }),
+		pickCount(func(r pairResult) int64 { return r.lost }),
+		pick(pairResult.cpuPct), pick(pairResult.cpuPer10k),
+		strings.Join(ratios, ","))
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+func medianRatio(rs []pairResult) float64 { return median(mapPairs(rs, pairResult.ratio)) }
+
+// printVerdict says whether the noise control held. Without a control the
+// run is neither valid nor void, and says so.
+func printVerdict(out io.Writer, tracers []*tracer, results map[string][]pairResult) {
+	for _, t := range tracers {
+		if !t.control || len(results[t.name]) == 0 {
+			continue
+		}
+		r := medianRatio(results[t.name])
+		if r < controlLow || r > controlHigh {
+			fmt.Fprintf(out, "VOID: control %s ratio=%.3f is outside %.2f-%.2f: the machine was too noisy for these figures; run again\n", t.name, r, controlLow, controlHigh)
+		} else {
+			fmt.Fprintf(out, "valid: control %s ratio=%.3f is within %.2f-%.2f\n", t.name, r, controlLow, controlHigh)
+		}
+		return
+	}
+	fmt.Fprintln(out, "unchecked: no control ran (bt-count needs bpftrace), so noise could not be ruled out")
+}
+
+// bpfStatsRun measures the BPF cost per event of t at a fixed load, with
+// kernel.bpf_stats_enabled on, and prints it. It returns the ns per run of
+// t's inet_sock_set_state program.
+func bpfStatsRun(ctx context.Context, w *workload, t *tracer, cfg config, out io.Writer) (float64, error) {
+	r, err := t.start(ctx, cfg.settle)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := processPrograms(r.cmd.Process.Pid)
+	if err == nil && len(ids) == 0 {
+		err = errors.New("it holds no BPF program")
+	}
+	var before, after map[ebpf.ProgramID]progStats
+	var res churn.Result
+	if err == nil {
+		before, err = readStats(ids)
+	}
+	if err == nil {
+		res, err = w.run(ctx, cfg.duration, cfg.statsRate, nil, nil)
+	}
+	if err == nil {
+		after, err = readStats(ids)
+	}
+	if stopErr := r.stop(); err == nil && stopErr != nil {
+		err = fmt.Errorf("stopping: %w", stopErr)
+	}
+	if err != nil {
+		return 0, err
+	}
+	progs := statsDelta(before, after)
+	var total time.Duration
+	setState := -1.0
+	for _, p := range progs {
+		total += p.runtime
+		if p.name == t.setStateProg {
+			setState = p.nsPerRun()
+		}
+	}
+	generated := float64(eventsPerConn * res.Conns)
+	fmt.Fprintf(out, "bpf tracer=%s rate=%.0f conns=%d bpf_ns_per_event=%s all_progs_ns_per_event=%.0f\n",
+		t.name, res.Rate(), res.Conns, nsOrNA(setState), float64(total.Nanoseconds())/generated)
+	for _, p := range progs {
+		fmt.Fprintf(out, "bpf_prog tracer=%s prog=%s id=%d runs=%d ns_per_run=%.0f\n", t.name, p.name, p.id, p.runs, p.nsPerRun())
+	}
+	if setState < 0 {
+		return 0, fmt.Errorf("no program named %s among its programs", t.setStateProg)
+	}
+	return setState, nil
+}
+
+func nsOrNA(ns float64) string {
+	if ns < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f", ns)
+}
+
+// printTargets checks twtrace's medians against issue 2's targets (and
+// twtrace-nomatch's ratio against issue 7's).
+func printTargets(out io.Writer, tracers []*tracer, results map[string][]pairResult, bpfNs map[string]float64) {
+	for _, t := range tracers {
+		rs := results[t.name]
+		if !strings.HasPrefix(t.name, "twtrace") || len(rs) == 0 {
+			continue
+		}
+		var checks []string
+		check := func(what string, ok bool) {
+			verdict := "FAIL"
+			if ok {
+				verdict = "ok"
+			}
+			checks = append(checks, what+" "+verdict)
+		}
+		r := medianRatio(rs)
+		check(fmt.Sprintf("ratio=%.3f>=%.2f", r, targetRatio), r >= targetRatio)
+		if t.name == "twtrace" {
+			var lost int64
+			known := true
+			for _, p := range rs {
+				if p.lost < 0 {
+					known = false
+				}
+				lost += max(p.lost, 0)
+			}
+			if known {
+				check(fmt.Sprintf("lost=%d==0", lost), lost == 0)
+			} else {
+				checks = append(checks, "lost unknown (no `twtrace: events=N lost=M` line)")
+			}
+			cpu := median(mapPairs(rs, pairResult.cpuPer10k))
+			check(fmt.Sprintf("cpu_pct_per_10k_ev=%.3f<=%.1f", cpu, targetCPUPer10k), cpu <= targetCPUPer10k)
+			if ns, ok := bpfNs[t.name]; ok {
+				check(fmt.Sprintf("bpf_ns_per_event=%.0f<=%d", ns, targetBPFPerEvent), ns <= targetBPFPerEvent)
+			}
+		}
+		fmt.Fprintf(out, "targets tracer=%s: %s\n", t.name, strings.Join(checks, "; "))
+	}
+}
+
+func mapPairs(rs []pairResult, f func(pairResult) float64) []float64 {
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	return v
+}
+
+func printHeader(out io.Writer, cfg config, ns *nettest.NS) {
+	kernel, _ := sysctl.Read("kernel.osrelease")
+	var tw map[string]string
+	ns.Do(func() error { tw = sysctl.TimeWait(); return nil })
+	rate := "max"
+	if cfg.rate > 0 {
+		rate = fmt.Sprint(cfg.rate)
+	}
+	fmt.Fprintf(out, "# twbench: kernel %s, netns %s, churn -mode %s -workers %d -addr %s -rate %s, %v per run, %d pairs, settle %v\n",
+		kernel, ns.Name, cfg.mode, cfg.workers, cfg.addr, rate, cfg.duration, cfg.pairs, cfg.settle)
+	fmt.Fprintf(out, "# netns sysctls: tcp_tw_reuse=%s tcp_tw_reuse_delay=%s tcp_max_tw_buckets=%s ip_local_port_range=%q\n",
+		tw["tcp_tw_reuse"], tw["tcp_tw_reuse_delay"], tw["tcp_max_tw_buckets"], tw["ip_local_port_range"])
+	fmt.Fprintln(out, "# conns_* are connections/s; events_generated is 10 per connection of the run with the tracer;")
+	fmt.Fprintln(out, "# delivered and lost are what the tracer reports over its whole life (attach to exit);")
+	fmt.Fprintln(out, "# tracer_cpu_pct is its user+system CPU during the run, in % of one core")
+}
+
+// ensureTracefs mounts tracefs at /sys/kernel/tracing when it is not
+// there: bpftrace's classic tracepoints need it (twtrace does not). It
+// returns a function that unmounts it again if this call mounted it.
+func ensureTracefs(out io.Writer) (unmount func(), err error) {
+	const dir = "/sys/kernel/tracing"
+	if _, err := os.Stat(dir + "/events"); err == nil {
+		return func() {}, nil
+	}
+	if err := syscall.Mount("tracefs", dir, "tracefs", 0, ""); err != nil {
+		return nil, fmt.Errorf("mounting tracefs on %s for bpftrace: %w", dir, err)
+	}
+	fmt.Fprintf(out, "# note: mounted tracefs on %s for bpftrace; unmounted at the end\n", dir)
+	return func() { syscall.Unmount(dir, 0) }, nil
+}

@@ -1,0 +1,225 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// tracer is one program measured against the workload.
+type tracer struct {
+	name string
+	argv []string
+	// captureStdout keeps stdout for counts; otherwise it goes to
+	// /dev/null, the cheapest sink, as in `twtrace -o json > /dev/null`.
+	captureStdout bool
+	// setStateProg is the name the kernel keeps (15 bytes) of the program
+	// on sock:inet_sock_set_state, whose ns per run is the per-event cost.
+	setStateProg string
+	// counts returns the events the tracer says it delivered and lost, -1
+	// for a figure it does not report.
+	counts func(stdout, stderr string) (delivered, lost int64)
+	// control marks the noise control: its ratio must be 0.97-1.03.
+	control bool
+}
+
+// Bounds on the control's median ratio: outside them the machine was too
+// noisy for the run to mean anything (performance-anchors.md §5).
+const controlLow, controlHigh = 0.97, 1.03
+
+// btCountScript counts transitions in a map, sending nothing per event to
+// userspace: it costs about 138 ns per event and should not slow the
+// workload measurably.
+const btCountScript = `tracepoint:sock:inet_sock_set_state /args->protocol == 6/ { @[args->oldstate, args->newstate] = count(); }`
+
+// newTracer returns the tracer called name. A peer that is not installed
+// yields a nil tracer and a note saying so; an unknown name or a missing
+// twtrace binary is an error.
+func newTracer(name string, cfg config, nsPath string) (*tracer, string, error) {
+	switch name {
+	case "twtrace", "twtrace-nomatch":
+		if _, err := exec.LookPath(cfg.twtrace); err != nil {
+			return nil, "", fmt.Errorf("twtrace binary %s: %w (build it with `make build`, or pass -twtrace)", cfg.twtrace, err)
+		}
+		t := &tracer{
+			name:         name,
+			argv:         []string{cfg.twtrace, "-o", "json", "--netns", nsPath},
+			setStateProg: "tw_set_state",
+			counts:       twtraceCounts,
+		}
+		if name == "twtrace-nomatch" {
+			// A PID that is not running (run checks): the filter
+			// matches nothing, so only its in-kernel check costs.
+			t.argv = append(t.argv, "--pid", "999999")
+		}
+		return t, "", nil
+	case "bt-count":
+		bt, err := exec.LookPath("bpftrace")
+		if err != nil {
+			return nil, "bt-count skipped: bpftrace is not installed (apt-get install bpftrace); without this control the run cannot be declared void", nil
+		}
+		return &tracer{
+			name:          name,
+			argv:          []string{bt, "-e", btCountScript},
+			captureStdout: true,
+			setStateProg:  "inet_sock_set_s",
+			counts:        bpftraceCounts,
+			control:       true,
+		}, "", nil
+	case "tcpstates":
+		ts, err := exec.LookPath("tcpstates")
+		if err != nil {
+			return nil, "tcpstates skipped: libbpf-tools tcpstates is not in PATH (the bcc python tcpstates-bpfcc does not run on kernels without headers)", nil
+		}
+		return &tracer{
+			name:         name,
+			argv:         []string{ts},
+			setStateProg: "handle_set_stat",
+			counts:       tcpstatesCounts,
+		}, "", nil
+	}
+	return nil, "", fmt.Errorf("unknown tracer %q (want twtrace, twtrace-nomatch, bt-count or tcpstates)", name)
+}
+
+var (
+	twtraceSummary = regexp.MustCompile(`(?m)^twtrace: events=(\d+) lost=(\d+)$`)
+	bpftraceCount  = regexp.MustCompile(`(?m)^@\[[^\]]*\]: (\d+)$`)
+	tcpstatesLost  = regexp.MustCompile(`lost (\d+) events`)
+)
+
+// twtraceCounts reads twtrace's exit line, "twtrace: events=N lost=M".
+func twtraceCounts(_, stderr string) (int64, int64) {
+	m := twtraceSummary.FindAllStringSubmatch(stderr, -1)
+	if m == nil {
+		return -1, -1
+	}
+	last := m[len(m)-1]
+	return atoi(last[1]), atoi(last[2])
+}
+
+// bpftraceCounts sums the map bpftrace prints at exit. Nothing is lost: the
+// counting happens in the kernel. The probe is not limited to the
+// benchmark's namespace, so the sum includes the host's transitions.
+func bpftraceCounts(stdout, _ string) (int64, int64) {
+	var sum int64
+	for _, m := range bpftraceCount.FindAllStringSubmatch(stdout, -1) {
+		sum += atoi(m[1])
+	}
+	return sum, 0
+}
+
+// tcpstatesCounts sums libbpf-tools' "lost N events on CPU #k" messages;
+// tcpstates does not report what it delivered.
+func tcpstatesCounts(_, stderr string) (int64, int64) {
+	var lost int64
+	for _, m := range tcpstatesLost.FindAllStringSubmatch(stderr, -1) {
+		lost += atoi(m[1])
+	}
+	return -1, lost
+}
+
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+// running is a started tracer.
+type running struct {
+	t              *tracer
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	done           chan error
+}
+
+// start starts t and waits settle for it to attach. A tracer that exits
+// meanwhile (a flag this twtrace lacks, say) is an error quoting its
+// stderr.
+func (t *tracer) start(ctx context.Context, settle time.Duration) (*running, error) {
+	r := &running{t: t, cmd: exec.Command(t.argv[0], t.argv[1:]...), done: make(chan error, 1)}
+	if t.captureStdout {
+		r.cmd.Stdout = &r.stdout
+	}
+	r.cmd.Stderr = &r.stderr
+	if err := r.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", t.name, err)
+	}
+	go func() { r.done <- r.cmd.Wait() }()
+	select {
+	case err := <-r.done:
+		return nil, fmt.Errorf("%s exited while attaching (%v): %s", t.name, err, lastLines(r.stderr.String(), 3))
+	case <-ctx.Done():
+		r.stop()
+		return nil, ctx.Err()
+	case <-time.After(settle):
+		return r, nil
+	}
+}
+
+// stop interrupts the tracer, as Ctrl-C would so it prints its summary,
+// and waits for it; one that does not exit within 15 s is killed.
+func (r *running) stop() error {
+	r.cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-r.done:
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && ee.ExitCode() == 130 {
+			return nil // the conventional status after SIGINT
+		}
+		return err
+	case <-time.After(15 * time.Second):
+		r.cmd.Process.Kill()
+		<-r.done
+		return fmt.Errorf("%s ignored SIGINT for 15 s; killed", r.t.name)
+	}
+}
+
+// cpuTicks returns the tracer's user+system CPU time in clock ticks
+// (USER_HZ, 100 per second on every Linux architecture Go supports).
+func (r *running) cpuTicks() (uint64, error) {
+	return procCPUTicks(r.cmd.Process.Pid)
+}
+
+const ticksPerSecond = 100
+
+// procCPUTicks reads utime+stime from /proc/PID/stat. Fields are counted
+// after the ")" that ends the process name, which may itself hold spaces.
+func procCPUTicks(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no ')'", pid)
+	}
+	// After ")": state(3) ppid(4) ... utime(14) stime(15).
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64)
+	stime, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return utime + stime, nil
+}
+
+// lastLines returns the last n lines of s, joined by " | ", for one-line
+// error messages.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
