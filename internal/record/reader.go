@@ -127,7 +127,7 @@ func (r *Reader) readHeader() error {
 		return &FormatError{Offset: 0, Reason: "not a twtrace recording (no twtrace signature)"}
 	}
 	if len(pre) < preambleSize {
-		return r.truncated(err, "no complete file header")
+		return r.inputEnded(err, "no complete file header")
 	}
 	major := binary.LittleEndian.Uint16(pre[8:])
 	r.minor = binary.LittleEndian.Uint16(pre[10:])
@@ -200,7 +200,7 @@ func (r *Reader) readFrame() error {
 		if len(b) == 0 && err == io.EOF {
 			return r.fail(&TruncatedError{Offset: r.off, Reason: "no end-of-recording frame"})
 		}
-		return r.truncated(err, "incomplete frame header")
+		return r.inputEnded(err, "incomplete frame header")
 	}
 	h, ok := parseFrameHeader(b)
 	switch {
@@ -214,7 +214,7 @@ func (r *Reader) readFrame() error {
 	r.hdr = h
 	r.discard(frameHeaderSize)
 	if err := r.readPayload(int(h.payloadLen)); err != nil {
-		return r.truncated(err, "incomplete frame")
+		return r.inputEnded(err, "incomplete frame")
 	}
 	if crc32.Checksum(r.payload, castagnoli) != h.payloadCRC {
 		return r.corrupt("checksum mismatch")
@@ -271,13 +271,13 @@ func (r *Reader) scan() error {
 		switch {
 		case i < 0 && err != nil:
 			r.discard(len(win))
-			return r.truncated(err, "no intact frame after the damaged one")
+			return r.inputEnded(err, "no intact frame after the damaged one")
 		case i < 0:
 			// Keep a tail that may be the start of a marker.
 			r.discard(len(win) - len(frameSync) + 1)
 		case len(win)-i < frameHeaderSize && err != nil:
 			r.discard(len(win))
-			return r.truncated(err, "no intact frame after the damaged one")
+			return r.inputEnded(err, "no intact frame after the damaged one")
 		case len(win)-i < frameHeaderSize:
 			r.discard(i) // bring the whole header into the window
 		default:
@@ -300,9 +300,9 @@ func (r *Reader) corrupt(reason string) error {
 	return &CorruptError{Offset: r.frameOff, Reason: reason}
 }
 
-// truncated returns the error for input that ended (or failed) early. A
+// inputEnded returns the error for input that ended (or failed) early. A
 // read error that is not the end of input is reported as itself.
-func (r *Reader) truncated(err error, reason string) error {
+func (r *Reader) inputEnded(err error, reason string) error {
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return r.fail(fmt.Errorf("reading recording at byte %d: %w", r.off, err))
 	}
