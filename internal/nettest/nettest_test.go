@@ -170,6 +170,29 @@ func TestSysctlOverflowsTWTable(t *testing.T) {
 	}
 }
 
+// TestBindReusesTimeWaitPort has one client connect three times from the
+// same local port: each connect takes over the tw its previous connection
+// left (tcp_tw_reuse), so one tw remains and TWRecycled counts two.
+func TestBindReusesTimeWaitPort(t *testing.T) {
+	ns := NewNS(t)
+	if _, err := os.Stat("/proc/sys/net/ipv4/tcp_tw_reuse_delay"); err != nil {
+		t.Skip("no tcp_tw_reuse_delay before Linux 6.13: reuse waits a whole second")
+	}
+	ns.SetSysctl(t, "net.ipv4.tcp_tw_reuse", "1")
+	ns.SetSysctl(t, "net.ipv4.tcp_tw_reuse_delay", "10") // ms
+	before := ns.TcpExt(t)["TWRecycled"]
+	_, cli := run(t, ns,
+		[]string{"-addr", "127.0.0.1:7007", "-n", "3", "-close", "second"},
+		[]string{"-addr", "127.0.0.1:7007", "-n", "3", "-close", "shutdown", "-bind", "40000", "-reuseaddr", "-gap", "50ms"})
+	if got := strings.Count(cli.Stdout(), "conn 127.0.0.1:40000 127.0.0.1:7007"); got != 3 {
+		t.Errorf("client connected %d times from port 40000, want 3:\n%s", got, cli.Stdout())
+	}
+	awaitTW(t, ns, 1)
+	if got := ns.TcpExt(t)["TWRecycled"] - before; got != 2 {
+		t.Errorf("TWRecycled grew by %d, want 2", got)
+	}
+}
+
 // TestForkSharesListener runs an nginx-like master whose workers share one
 // listening socket, and checks every process, and every thread, is named
 // as asked.

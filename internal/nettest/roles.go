@@ -125,7 +125,7 @@ func runServer(args []string) error {
 		if err != nil {
 			return fmt.Errorf("accepting connection %d: %w", i+1, err)
 		}
-		if err := serve(conn, c, deadline); err != nil {
+		if err := exchange(conn, c, deadline, true); err != nil {
 			return fmt.Errorf("connection %d (%s): %w", i+1, conn.RemoteAddr(), err)
 		}
 	}
@@ -155,35 +155,16 @@ func inheritedListener() (*net.TCPListener, error) {
 	return tl, nil
 }
 
-func serve(conn *net.TCPConn, c connFlags, deadline time.Time) error {
-	fmt.Printf("conn %s %s\n", conn.LocalAddr(), conn.RemoteAddr())
-	if err := conn.SetDeadline(deadline); err != nil {
-		conn.Close()
-		return err
-	}
-	if err := pause(c.delay, deadline); err != nil {
-		conn.Close()
-		return err
-	}
-	if err := expect(conn, request); err != nil {
-		conn.Close()
-		return fmt.Errorf("reading request: %w", err)
-	}
-	if _, err := conn.Write(reply); err != nil {
-		conn.Close()
-		return fmt.Errorf("writing reply: %w", err)
-	}
-	return finish(conn, c.close, c.hold, deadline)
-}
-
 func runClient(args []string) error {
 	var c connFlags
 	var bind int
 	var reuseAddr bool
+	var gap time.Duration
 	fs := flag.NewFlagSet("client", flag.ContinueOnError)
 	c.register(fs)
 	fs.IntVar(&bind, "bind", 0, "bind this local port before connecting (0: an ephemeral port)")
 	fs.BoolVar(&reuseAddr, "reuseaddr", false, "set SO_REUSEADDR before binding, to take a port a tw holds")
+	fs.DurationVar(&gap, "gap", 0, "pause between connections (to let a tw age past tcp_tw_reuse_delay, say)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -208,36 +189,60 @@ func runClient(args []string) error {
 	}
 	fmt.Println("ready")
 	for i := 0; i < c.n; i++ {
+		if i > 0 {
+			if err := pause(gap, deadline); err != nil {
+				return err
+			}
+		}
 		nc, err := d.Dial("tcp", c.addr)
 		if err != nil {
 			return fmt.Errorf("connection %d: %w", i+1, err)
 		}
-		if err := talk(nc.(*net.TCPConn), c, deadline); err != nil {
+		if err := exchange(nc.(*net.TCPConn), c, deadline, false); err != nil {
 			return fmt.Errorf("connection %d (%s): %w", i+1, nc.LocalAddr(), err)
 		}
 	}
 	return nil
 }
 
-func talk(conn *net.TCPConn, c connFlags, deadline time.Time) error {
+// exchange is a connection's life after connect or accept: the request
+// and reply, then the close its mode asks for. The connection is closed
+// when exchange returns, whatever happened.
+func exchange(conn *net.TCPConn, c connFlags, deadline time.Time, server bool) error {
 	fmt.Printf("conn %s %s\n", conn.LocalAddr(), conn.RemoteAddr())
-	if err := conn.SetDeadline(deadline); err != nil {
+	err := converse(conn, c, deadline, server)
+	if err == nil {
+		err = finish(conn, c.close, c.hold, deadline)
+	}
+	if err != nil {
 		conn.Close()
+	}
+	return err
+}
+
+func converse(conn *net.TCPConn, c connFlags, deadline time.Time, server bool) error {
+	if err := conn.SetDeadline(deadline); err != nil {
 		return err
 	}
 	if err := pause(c.delay, deadline); err != nil {
-		conn.Close()
 		return err
 	}
+	if server {
+		if err := expect(conn, request); err != nil {
+			return fmt.Errorf("reading request: %w", err)
+		}
+		if _, err := conn.Write(reply); err != nil {
+			return fmt.Errorf("writing reply: %w", err)
+		}
+		return nil
+	}
 	if _, err := conn.Write(request); err != nil {
-		conn.Close()
 		return fmt.Errorf("writing request: %w", err)
 	}
 	if err := expect(conn, reply); err != nil {
-		conn.Close()
 		return fmt.Errorf("reading reply: %w", err)
 	}
-	return finish(conn, c.close, c.hold, deadline)
+	return nil
 }
 
 // expect reads exactly len(want) bytes and checks they are want.
@@ -252,31 +257,27 @@ func expect(conn *net.TCPConn, want []byte) error {
 	return nil
 }
 
-// finish closes conn the way mode says (see closeModes).
+// finish closes conn the way mode says (see closeModes). On error the
+// caller closes it.
 func finish(conn *net.TCPConn, mode string, hold time.Duration, deadline time.Time) error {
 	if mode == "second" {
 		if err := awaitPeerClose(conn); err != nil {
-			conn.Close()
 			return err
 		}
 	}
 	if err := pause(hold, deadline); err != nil {
-		conn.Close()
 		return err
 	}
 	switch mode {
 	case "shutdown":
 		if err := conn.CloseWrite(); err != nil {
-			conn.Close()
 			return fmt.Errorf("shutdown: %w", err)
 		}
 		if err := awaitPeerClose(conn); err != nil {
-			conn.Close()
 			return err
 		}
 	case "linger0":
 		if err := conn.SetLinger(0); err != nil {
-			conn.Close()
 			return fmt.Errorf("SO_LINGER: %w", err)
 		}
 	}
