@@ -217,6 +217,10 @@ func (r *Reader) readFrame() error {
 		return r.inputEnded(err, "incomplete frame")
 	}
 	if crc32.Checksum(r.payload, castagnoli) != h.payloadCRC {
+		// Go on after the payload: the header is intact, so its length is
+		// as written. (Scanning the payload again instead would find the
+		// next frame even when bytes were lost inside this one, but could
+		// make a hostile file cost quadratic time.)
 		return r.corrupt("checksum mismatch")
 	}
 	return nil
