@@ -18,7 +18,10 @@ const maxSteps = 6
 
 // conn is one connection's record. It holds no pointers, so a million of
 // them cost the garbage collector nothing to scan, and is kept small: its
-// size is most of the memory per tracked tw.
+// size is most of the memory per tracked tw. It does not keep the
+// kernel's socket id: the kernel reuses ids, while a tuple names at most
+// one full socket and one tw at a time, which the record's phase tells
+// apart.
 type conn struct {
 	key
 	// state is the current state; for a tw, its substate (TIME_WAIT or
@@ -35,7 +38,6 @@ type conn struct {
 	// records.
 	prev, next uint32
 	comm       [16]byte
-	sock       uint64 // the kernel's id of the current socket or tw
 	// deadline orders the record on its list: for a tw the expected
 	// expiry, for CLOSE_WAIT the moment it counts as a leak.
 	deadline uint64

@@ -99,7 +99,6 @@ func (a *Aggregator) onTWEnter(e *event.Event) {
 		a.annotate(id, e)
 		a.handOff(id, sub)
 	}
-	a.t.at(id).sock = e.Sock
 	a.reschedule(id, a.expiry(e))
 	a.rates.twEnter.add(a.now, 1)
 }
@@ -232,9 +231,7 @@ func (a *Aggregator) open(k *hkey, ph phase, st event.State, at uint64, o owner,
 // openFor opens the record for the connection e is about.
 func (a *Aggregator) openFor(k *hkey, ph phase, e *event.Event, st event.State, at uint64, born bool) uint32 {
 	id := a.open(k, ph, st, at, owner{e.PID, e.Comm}, e.Role, born)
-	c := a.t.at(id)
-	c.sock = e.Sock
-	a.settle(c, e.Closer)
+	a.settle(a.t.at(id), e.Closer)
 	return id
 }
 
@@ -248,7 +245,6 @@ func (a *Aggregator) leakDeadline(at uint64) uint64 {
 // closer.
 func (a *Aggregator) annotate(id uint32, e *event.Event) {
 	c := a.t.at(id)
-	c.sock = e.Sock
 	a.settle(c, e.Closer)
 	role := e.Role
 	if role == event.RoleUnknown {
