@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net"
@@ -13,35 +14,48 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twtrace/twtrace/internal/aggregate"
 	"github.com/twtrace/twtrace/internal/event"
 )
 
-// TestTakeMatchesKernel makes TIME_WAIT sockets of both substates in a
-// private netns and checks that Take lists what the kernel counts in
-// /proc/net/sockstat and what ss shows, socket by socket.
-func TestTakeMatchesKernel(t *testing.T) {
-	requirePrivileged(t)
-	name := privateNetNS(t)
-	const clientCloses, serverCloses = 4, 2
+const clientCloses, serverCloses = 4, 2
 
+// scene is a private netns with TIME_WAIT sockets of both substates on
+// IPv4 and, when the kernel has it, IPv6.
+type scene struct {
+	name, path string
+	families   int
+	listeners  []net.Listener
+	holder     net.Conn // a CLOSE_WAIT socket this process owns
+}
+
+// newScene makes, per family, clientCloses connections the client closes
+// first (a tw in TIME_WAIT on the client side) and serverCloses the server
+// closes first while the client keeps its end (a tw in FIN_WAIT2 on the
+// server side, CLOSE_WAIT on the client's), and waits until the kernel
+// counts every tw.
+func newScene(t *testing.T) *scene {
+	requirePrivileged(t)
+	sc := &scene{name: privateNetNS(t), families: len(networks())}
+	sc.path = "/run/netns/" + sc.name
 	var keep []io.Closer // open until the test ends
 	t.Cleanup(func() {
 		for _, c := range keep {
 			c.Close()
 		}
 	})
-	var holder net.Conn // a CLOSE_WAIT socket this process owns
-	inNetNS(t, name, func() {
-		for _, network := range networks(t) {
+	inNetNS(t, sc.name, func() {
+		for _, network := range networks() {
 			ln, err := net.Listen(network.name, network.loopback)
 			if err != nil {
 				t.Fatalf("listening on %s: %v", network.loopback, err)
 			}
 			keep = append(keep, ln)
+			sc.listeners = append(sc.listeners, ln)
 			for range clientCloses {
 				client, server := connect(t, ln)
-				// The client closes first: its side ends in TIME_WAIT once
-				// the server answers the FIN with its own.
+				// Its side ends in TIME_WAIT once the server answers the
+				// FIN with its own.
 				client.Close()
 				if _, err := io.ReadAll(server); err != nil {
 					t.Fatalf("server reading to EOF: %v", err)
@@ -50,21 +64,25 @@ func TestTakeMatchesKernel(t *testing.T) {
 			}
 			for range serverCloses {
 				client, server := connect(t, ln)
-				// The server closes first and the client never does: the
-				// server's orphaned side becomes a tw in FIN_WAIT2 once
-				// the client's ACK arrives, the client stays in CLOSE_WAIT.
+				// The server's orphaned side becomes a tw in FIN_WAIT2
+				// once the client's ACK arrives.
 				server.Close()
 				keep = append(keep, client)
-				holder = client
+				sc.holder = client
 			}
 		}
 	})
-	families := len(networks(t))
-	wantTW := families * (clientCloses + serverCloses)
-	waitFor(t, "the tw to appear", func() bool { return sockstatTW(t, name) == wantTW })
+	wantTW := sc.families * (clientCloses + serverCloses)
+	waitFor(t, "the tw to appear", func() bool { return sockstatTW(t, sc.name) == wantTW })
+	return sc
+}
 
-	path := "/run/netns/" + name
-	socks, err := Take(path)
+// TestTakeMatchesKernel checks that Take lists what the kernel counts in
+// /proc/net/sockstat and what ss shows, socket by socket.
+func TestTakeMatchesKernel(t *testing.T) {
+	sc := newScene(t)
+	wantTW := sc.families * (clientCloses + serverCloses)
+	socks, err := Take(sc.path)
 	if err != nil {
 		t.Fatalf("Take: %v", err)
 	}
@@ -81,11 +99,11 @@ func TestTakeMatchesKernel(t *testing.T) {
 			}
 		}
 	}
-	if got := sockstatTW(t, name); tw != got || tw != wantTW {
+	if got := sockstatTW(t, sc.name); tw != got || tw != wantTW {
 		t.Errorf("Take lists %d tw, sockstat counts %d, the test made %d", tw, got, wantTW)
 	}
-	if fw2 != families*serverCloses {
-		t.Errorf("Take lists %d tw in FIN_WAIT2, the test made %d", fw2, families*serverCloses)
+	if fw2 != sc.families*serverCloses {
+		t.Errorf("Take lists %d tw in FIN_WAIT2, the test made %d", fw2, sc.families*serverCloses)
 	}
 
 	var listed []string
@@ -93,15 +111,15 @@ func TestTakeMatchesKernel(t *testing.T) {
 		listed = append(listed, describe(&s))
 	}
 	slices.Sort(listed)
-	if shown := ssSockets(t, name); !slices.Equal(listed, shown) {
+	if shown := ssSockets(t, sc.name); !slices.Equal(listed, shown) {
 		t.Errorf("Take lists\n  %s\nss shows\n  %s", strings.Join(listed, "\n  "), strings.Join(shown, "\n  "))
 	}
 
-	ino, err := NetNSInode(path)
+	ino, err := NetNSInode(sc.path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	local := holder.LocalAddr().(*net.TCPAddr).AddrPort()
+	local := sc.holder.LocalAddr().(*net.TCPAddr).AddrPort()
 	found := false
 	for _, s := range socks {
 		if s.NetNS != ino {
@@ -123,7 +141,7 @@ type network struct{ name, loopback string }
 
 // networks returns the loopback networks to test: IPv4, and IPv6 when the
 // kernel has it.
-func networks(t *testing.T) []network {
+func networks() []network {
 	nets := []network{{"tcp4", "127.0.0.1:0"}}
 	if _, err := os.Stat("/proc/sys/net/ipv6"); err == nil {
 		nets = append(nets, network{"tcp6", "[::1]:0"})
@@ -219,4 +237,56 @@ func describe(s *event.Socket) string {
 		peer = strings.TrimSuffix(peer, "0") + "*"
 	}
 	return fmt.Sprintf("%s %s %s", name, netip.AddrPortFrom(s.Local(), s.LPort), peer)
+}
+
+// TestSeedCountsLikeKernel seeds an aggregator from a snapshot, as twtrace
+// does at start, and checks that its inventory is the kernel's from the
+// first moment, with roles inferred from the listening ports.
+func TestSeedCountsLikeKernel(t *testing.T) {
+	sc := newScene(t)
+	socks, err := Take(sc.path)
+	if err != nil {
+		t.Fatalf("Take: %v", err)
+	}
+	ino, err := NetNSInode(sc.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := aggregate.New(aggregate.Config{})
+	a.Seed(socks)
+	s := a.Snapshot()
+	want := aggregate.TWCount{
+		Count:    sockstatTW(t, sc.name),
+		TimeWait: sc.families * clientCloses,
+		FinWait2: sc.families * serverCloses,
+	}
+	if s.TW != want {
+		t.Errorf("tw = %+v, want %+v", s.TW, want)
+	}
+	if got := s.CloseWait.Count; got != sc.families*serverCloses {
+		t.Errorf("CLOSE_WAIT = %d, want %d", got, sc.families*serverCloses)
+	}
+	// Servers' tw are on the listening ports, clients' towards them.
+	var ports []aggregate.PortTW
+	var dests []string
+	for _, ln := range sc.listeners {
+		addr := ln.Addr().(*net.TCPAddr).AddrPort()
+		ports = append(ports, aggregate.PortTW{NetNS: ino, Port: addr.Port(), TW: serverCloses})
+		dests = append(dests, fmt.Sprintf("%v held %d (tw %d)", addr, clientCloses+serverCloses, clientCloses))
+	}
+	slices.SortFunc(ports, func(x, y aggregate.PortTW) int { return cmp.Compare(x.Port, y.Port) })
+	got := slices.Clone(s.TopLocalPorts)
+	slices.SortFunc(got, func(x, y aggregate.PortTW) int { return cmp.Compare(x.Port, y.Port) })
+	if !slices.Equal(got, ports) {
+		t.Errorf("tw by local port = %v, want %v", got, ports)
+	}
+	var gotDests []string
+	for _, d := range s.Destinations {
+		gotDests = append(gotDests, fmt.Sprintf("%v held %d (tw %d)", d.Remote, d.Held, d.TW))
+	}
+	slices.Sort(gotDests)
+	slices.Sort(dests)
+	if !slices.Equal(gotDests, dests) {
+		t.Errorf("destinations = %v, want %v", gotDests, dests)
+	}
 }
