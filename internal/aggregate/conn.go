@@ -60,4 +60,8 @@ func (c *conn) push(s event.State, at uint64) {
 	c.state = s
 }
 
+// unseen reports whether nothing of the connection's past was seen: one
+// step, with an unknown start (a socket from the startup snapshot).
+func (c *conn) unseen() bool { return c.nsteps == 1 && c.at[0] == 0 }
+
 func (c *conn) owner() owner { return owner{pid: c.pid, comm: c.comm} }

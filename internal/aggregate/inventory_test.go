@@ -84,6 +84,27 @@ func TestSeededSocketsEnd(t *testing.T) {
 	}
 }
 
+// TestSnapshotOverlap covers the start-up race: the tracer starts before
+// the snapshot, so a tw can be both in the snapshot and reported entering.
+// It is one tw, not a lost exit and a new tw.
+func TestSnapshotOverlap(t *testing.T) {
+	a := New(Config{})
+	a.Seed([]event.Socket{socket("10.0.0.1:40000", "10.0.0.2:443", event.TimeWait, event.TimeWait, 60*sec)})
+	c := client(40000).withCloser(event.CloserLocal)
+	feed(a, one(c.twEnter(0, event.TimeWait)))
+	if s := a.Summary(); s.TW.Count != 1 || s.Missed != 0 {
+		t.Errorf("tw %d, missed %d; want 1, 0", s.TW.Count, s.Missed)
+	}
+	feed(a, one(c.twExit(60*sec, event.CauseExpired, 60*sec)))
+	s := a.Summary()
+	if s.TW.Count != 0 || s.Causes[event.CauseExpired] != 1 {
+		t.Errorf("after exit: tw %d, expired %d; want 0, 1", s.TW.Count, s.Causes[event.CauseExpired])
+	}
+	if got := samples(s)[event.TimeWait]; got != 60*sec {
+		t.Errorf("TIME_WAIT lasted %v, want 1m0s", got)
+	}
+}
+
 func equalMaps[K, V comparable](a, b map[K]V) bool {
 	if len(a) != len(b) {
 		return false

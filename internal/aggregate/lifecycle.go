@@ -79,21 +79,31 @@ func (a *Aggregator) onListener(e *event.Event) {
 	switch {
 	case e.New == event.Listen:
 		addCount(a.listeners, k, 1)
-	case a.listeners[k] > 0:
+	case e.New == event.Close && a.listeners[k] > 0:
 		addCount(a.listeners, k, -1)
 	}
 }
 
 func (a *Aggregator) onTWEnter(e *event.Event) {
 	k := a.t.hash(keyOfEvent(e))
-	if id := a.t.find(&k, phaseTW); id != 0 {
+	sub := substateOf(e)
+	id := a.t.find(&k, phaseTW)
+	if id != 0 && a.t.at(id).unseen() {
+		// The startup snapshot listed this tw already (the tracer
+		// starts first so that nothing is missed): now its start is
+		// known.
+		a.annotate(id, e)
+		a.restart(id, sub)
+		a.reschedule(id, a.expiry(e))
+		a.rates.twEnter.add(a.now, 1)
+		return
+	}
+	if id != 0 {
 		// The tuple's previous tw ended unseen.
 		a.missed++
 		a.end(id, EndMissed, event.CauseNone)
 	}
-	sub := substateOf(e)
-	id := a.t.find(&k, phaseLive)
-	if id == 0 {
+	if id = a.t.find(&k, phaseLive); id == 0 {
 		id = a.openFor(&k, phaseTW, e, sub, a.evt, false)
 	} else {
 		a.annotate(id, e)
@@ -134,6 +144,15 @@ func (a *Aggregator) handOff(id uint32, sub event.State) {
 		d.hold(phaseLive, -1)
 		d.hold(phaseTW, +1)
 	}
+}
+
+// restart makes state st, begun with this event, the record's only step.
+func (a *Aggregator) restart(id uint32, st event.State) {
+	a.trackState(id, -1)
+	c := a.t.at(id)
+	c.nsteps = 0
+	c.push(st, a.evt)
+	a.trackState(id, +1)
 }
 
 // reschedule sets a tw's expected expiry and moves it to the back of the
@@ -182,7 +201,7 @@ func (a *Aggregator) onTWSubstate(e *event.Event) {
 func (a *Aggregator) onTWExit(e *event.Event) {
 	id := a.twRecord(e, substateOf(e))
 	c := a.t.at(id)
-	if c.at[c.cur()] == 0 && c.nsteps == 1 {
+	if c.unseen() {
 		// The tw's age is the time in its only known state.
 		c.at[0] = startOf(e)
 	}
@@ -291,8 +310,8 @@ func (a *Aggregator) enter(id uint32, s event.State, at uint64, measured bool) {
 	a.trackState(id, +1)
 }
 
-// measure adds the current step's duration, ending with this event, to its state's
-// histogram when the step's start is known.
+// measure adds the current step's duration, ending with this event, to
+// its state's histogram when the step's start is known.
 func (a *Aggregator) measure(c *conn) {
 	if at := c.at[c.cur()]; at != 0 {
 		a.hists[c.state].add(a.evt - min(at, a.evt))
