@@ -117,6 +117,8 @@ type Aggregator struct {
 
 	rates  rates
 	closed ring
+	// nextSweep is when idle destinations are next forgotten.
+	nextSweep uint64
 }
 
 // New returns an empty Aggregator.
@@ -135,8 +137,9 @@ func New(cfg Config) *Aggregator {
 }
 
 // advance moves event time forward to mono and does what the passing of
-// time implies: CLOSE_WAIT sockets become leaks, and tw long past their
-// expiry whose exit was lost are dropped.
+// time implies: CLOSE_WAIT sockets become leaks, tw long past their
+// expiry whose exit was lost are dropped, and destinations idle for a
+// window are forgotten.
 func (a *Aggregator) advance(mono uint64, wall int64) {
 	if !a.started {
 		a.started, a.start = true, mono
@@ -154,5 +157,9 @@ func (a *Aggregator) advance(mono uint64, wall int64) {
 	for id := a.twl.head; id != 0 && a.t.at(id).deadline+grace <= a.now; id = a.twl.head {
 		a.missed++
 		a.end(id, EndMissed, event.CauseNone)
+	}
+	if a.now >= a.nextSweep {
+		a.forgetIdle()
+		a.nextSweep = a.now + windowSecs*nsPerSec
 	}
 }

@@ -51,7 +51,8 @@ func (d *dest) hold(ph phase, sign int) {
 }
 
 // forgetIdle drops destinations that hold no port and whose rates have
-// been zero for a whole window, so the map only holds the present.
+// been zero for a whole window, so the map holds the present and not
+// every destination ever seen.
 func (a *Aggregator) forgetIdle() {
 	for k, d := range a.dests {
 		if d.live+d.tw == 0 && d.lastNS+windowSecs*nsPerSec <= a.now {

@@ -86,3 +86,18 @@ func TestRangeFull(t *testing.T) {
 		t.Errorf("destination = %+v, want 2 held, exhausted, flagged", d)
 	}
 }
+
+// TestIdleDestinationsForgotten keeps memory to the destinations in use:
+// one that holds no port and saw nothing for a minute is dropped.
+func TestIdleDestinationsForgotten(t *testing.T) {
+	a := New(Config{})
+	c := client(40000)
+	feed(a, one(c.state(0, event.Close, event.SynSent), c.state(ms, event.SynSent, event.Close)))
+	if len(a.dests) != 1 {
+		t.Fatalf("%d destinations tracked, want 1", len(a.dests))
+	}
+	feed(a, one(tick(2*time.Minute)))
+	if len(a.dests) != 0 {
+		t.Errorf("%d destinations tracked after 2 idle minutes, want 0", len(a.dests))
+	}
+}

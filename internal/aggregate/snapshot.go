@@ -45,7 +45,6 @@ func (a *Aggregator) Snapshot() *Snapshot {
 }
 
 func (a *Aggregator) summary() Summary {
-	a.forgetIdle()
 	s := Summary{
 		MonoNS:   a.now,
 		WallNS:   a.wall,
