@@ -65,7 +65,8 @@ func BenchmarkAdd(b *testing.B) {
 }
 
 // million makes an aggregate tracking 1,000,000 tw: 28232 ephemeral
-// ports towards each of 36 destinations, owned by 100 processes.
+// ports towards each of 36 destinations, owned by 100 processes, with a
+// full ring of ended connections.
 func million() *Aggregator {
 	a := New(Config{})
 	var e event.Event
@@ -78,6 +79,10 @@ func million() *Aggregator {
 		e.PID = uint32(1000 + i%100)
 		e.MonoNS = uint64(t0) + uint64(i)
 		a.Add(&e)
+	}
+	for i := range a.cfg.Closed {
+		c := server(uint16(i))
+		feed(a, one(c.state(sec, event.SynRecv, event.Established), c.state(sec+ms, event.Established, event.Close)))
 	}
 	return a
 }

@@ -134,9 +134,36 @@ type Conn struct {
 	EndNS  uint64
 }
 
-// Inbound reports whether the connection was accepted on a listening
-// port; outbound ones have Role client.
-func (c *Conn) Inbound() bool { return c.Role == event.RoleServer }
+// Direction says which side opened a connection.
+type Direction uint8
+
+// Directions.
+const (
+	DirectionUnknown  Direction = iota
+	DirectionInbound            // accepted on a listening port (role server)
+	DirectionOutbound           // connect()ed (role client)
+)
+
+func (d Direction) String() string {
+	switch d {
+	case DirectionInbound:
+		return "inbound"
+	case DirectionOutbound:
+		return "outbound"
+	}
+	return "unknown"
+}
+
+// Direction returns which side opened the connection.
+func (c *Conn) Direction() Direction {
+	switch c.Role {
+	case event.RoleServer:
+		return DirectionInbound
+	case event.RoleClient:
+		return DirectionOutbound
+	}
+	return DirectionUnknown
+}
 
 // Step is a state a connection was in. StartNS is 0 when the entry was
 // not seen; DurNS is then unknown too and 0.

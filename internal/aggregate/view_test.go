@@ -54,7 +54,7 @@ func TestRecentIsBounded(t *testing.T) {
 	}
 	r := a.Snapshot().Recent[0]
 	want := []Step{{event.SynSent, uint64(t0 + 9*sec), uint64(ms)}}
-	if !slices.Equal(r.Steps, want) || r.End != EndClosed || r.Inbound() {
+	if !slices.Equal(r.Steps, want) || r.End != EndClosed || r.Direction() != DirectionOutbound {
 		t.Errorf("latest = %+v, want one 1 ms SYN_SENT step, closed, outbound", r)
 	}
 }
