@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -288,5 +290,69 @@ func TestSeedCountsLikeKernel(t *testing.T) {
 	slices.Sort(dests)
 	if !slices.Equal(gotDests, dests) {
 		t.Errorf("destinations = %v, want %v", gotDests, dests)
+	}
+}
+
+// TestExhaustionFlagged narrows the ephemeral range in a private netns,
+// connects to one destination until connect() fails with EADDRNOTAVAIL,
+// and checks that the aggregate seeded from a snapshot shows every port of
+// the range held and the destination flagged.
+func TestExhaustionFlagged(t *testing.T) {
+	requirePrivileged(t)
+	name := privateNetNS(t)
+	run(t, "ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv4.ip_local_port_range=40000 40009")
+	run(t, "ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv4.tcp_tw_reuse=0")
+	const rangeSize = 10
+
+	connected := 0
+	var failure error
+	inNetNS(t, name, func() {
+		// The listener's port is outside the range, so all of it is
+		// left to connect().
+		ln, err := net.Listen("tcp4", "127.0.0.1:5001")
+		if err != nil {
+			t.Fatalf("listening: %v", err)
+		}
+		defer ln.Close()
+		for range 2 * rangeSize {
+			client, err := net.Dial("tcp4", ln.Addr().String())
+			if err != nil {
+				failure = err
+				return
+			}
+			connected++
+			server, err := ln.Accept()
+			if err != nil {
+				t.Fatalf("accepting: %v", err)
+			}
+			client.Close()
+			if _, err := io.ReadAll(server); err != nil {
+				t.Fatalf("server reading to EOF: %v", err)
+			}
+			server.Close()
+		}
+	})
+	if !errors.Is(failure, syscall.EADDRNOTAVAIL) || connected != rangeSize {
+		t.Fatalf("connected %d times, then %v; want %d, then EADDRNOTAVAIL", connected, failure, rangeSize)
+	}
+
+	path := "/run/netns/" + name
+	socks, err := Take(path)
+	if err != nil {
+		t.Fatalf("Take: %v", err)
+	}
+	ino, err := NetNSInode(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := aggregate.New(aggregate.Config{PortRanges: map[uint32]aggregate.PortRange{ino: {Lo: 40000, Hi: 40009}}})
+	a.Seed(socks)
+	dests := a.Summary().Destinations
+	if len(dests) != 1 {
+		t.Fatalf("destinations = %+v, want one", dests)
+	}
+	d := dests[0]
+	if d.Remote.String() != "127.0.0.1:5001" || d.Held != rangeSize || d.Range != rangeSize || d.Exhaustion != 0 || !d.Flagged {
+		t.Errorf("destination = %+v, want 127.0.0.1:5001 holding %d of %d, exhausted and flagged", d, rangeSize, rangeSize)
 	}
 }
