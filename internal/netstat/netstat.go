@@ -1,7 +1,7 @@
 // Package netstat parses the kernel's TCP counters in /proc/net/netstat and
 // /proc/net/sockstat. Both files describe the network namespace of the
-// process that opens them, which is what tests running inside a private
-// namespace rely on.
+// process that opens them (with the exceptions noted on Sockstat), which
+// is what tests running inside a private namespace rely on.
 //
 // twtrace uses them as the kernel's own view to check itself against: the
 // sockstat "tw" count is the live TIME_WAIT population (both tw substates,
@@ -18,13 +18,16 @@ import (
 	"strings"
 )
 
-// Sockstat is the TCP line of /proc/net/sockstat.
+// Sockstat is the TCP line of /proc/net/sockstat. Only InUse and TW are
+// counts of the reader's network namespace; the kernel keeps Orphan, Alloc
+// and Mem for the whole host, so a test in a private namespace must not
+// assert on them.
 type Sockstat struct {
-	InUse  uint64 // sockets in any state but TIME_WAIT and CLOSE (includes listeners)
-	Orphan uint64 // sockets no longer attached to a file (closed, still finishing)
-	TW     uint64 // timewait sockets, in substate TIME_WAIT or FIN_WAIT2
-	Alloc  uint64 // allocated full sockets
-	Mem    uint64 // pages of buffer memory in use
+	InUse  uint64 // this netns: sockets in any state but TIME_WAIT and CLOSE (listeners too)
+	Orphan uint64 // whole host: sockets no longer attached to a file, still finishing
+	TW     uint64 // this netns: timewait sockets, in substate TIME_WAIT or FIN_WAIT2
+	Alloc  uint64 // whole host: allocated full sockets
+	Mem    uint64 // whole host: pages of TCP buffer memory
 }
 
 // ReadTcpExt parses /proc/net/netstat content and returns the TcpExt

@@ -130,8 +130,9 @@ func TestOrphanedCloseHoldsCloseWait(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if s := ns.Sockstat(t); s.TW+s.Orphan != 1 {
-		t.Errorf("while the client holds: sockstat %+v, want tw+orphan = 1", s)
+	// (sockstat cannot say which: its orphan count is the whole host's.)
+	if s := ns.Sockstat(t); s.TW > 1 {
+		t.Errorf("while the client holds: sockstat tw = %d, want at most 1", s.TW)
 	}
 	cli.Wait(t)
 	awaitTW(t, ns, 1)
