@@ -102,36 +102,16 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	printHeader(stdout, cfg, ns)
 
-	fmt.Fprintf(stderr, "twbench: warm-up churn run (%v)\n", cfg.warmup)
 	if cfg.warmup > 0 {
+		fmt.Fprintf(stderr, "twbench: warm-up churn run (%v)\n", cfg.warmup)
 		if _, err := w.run(ctx, cfg.warmup, cfg.rate, nil, nil); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
-
-	results := make(map[string][]pairResult)
-	failed := make(map[string]bool)
-	for pair := 1; pair <= cfg.pairs; pair++ {
-		for _, t := range tracers {
-			if failed[t.name] {
-				continue
-			}
-			fmt.Fprintf(stderr, "twbench: pair %d/%d, %s\n", pair, cfg.pairs, t.name)
-			pr, err := runPair(ctx, w, t, cfg)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if err != nil {
-				fmt.Fprintf(stdout, "# note: %s dropped from the run: %v\n", t.name, err)
-				failed[t.name] = true
-				continue
-			}
-			pr.pair = pair
-			fmt.Fprintln(stdout, pr.line())
-			results[t.name] = append(results[t.name], pr)
-		}
+	results, failed, err := runPairs(ctx, w, tracers, cfg, stdout, stderr)
+	if err != nil {
+		return err
 	}
-
 	for _, t := range tracers {
 		if rs := results[t.name]; len(rs) > 0 {
 			fmt.Fprintln(stdout, medianLine(t.name, rs))
@@ -139,36 +119,76 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	printVerdict(stdout, tracers, results)
 
-	bpfNs := make(map[string]float64)
+	var bpfNs map[string]float64
 	if cfg.bpfStats {
-		restore, err := enableBPFStats()
-		if err != nil {
-			return err
-		}
+		var ok []*tracer
 		for _, t := range tracers {
-			if failed[t.name] {
-				continue
+			if !failed[t.name] {
+				ok = append(ok, t)
 			}
-			fmt.Fprintf(stderr, "twbench: bpf_stats run, %s\n", t.name)
-			perEvent, err := bpfStatsRun(ctx, w, t, cfg, stdout)
-			if ctx.Err() != nil {
-				break
-			}
-			if err != nil {
-				fmt.Fprintf(stdout, "# note: bpf_stats for %s: %v\n", t.name, err)
-				continue
-			}
-			bpfNs[t.name] = perEvent
 		}
-		if err := restore(); err != nil {
+		if bpfNs, err = runBPFStats(ctx, w, ok, cfg, stdout, stderr); err != nil {
 			return err
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
 		}
 	}
 	printTargets(stdout, tracers, results, bpfNs)
 	return nil
+}
+
+// runPairs runs cfg.pairs rounds; in each, every tracer gets its own
+// without/with pair, so slow drifts of the machine hit all tracers alike.
+// A tracer that fails (exits, say) is dropped with a note, and reported in
+// failed; the others go on.
+func runPairs(ctx context.Context, w *workload, tracers []*tracer, cfg config, out, progress io.Writer) (results map[string][]pairResult, failed map[string]bool, err error) {
+	results = make(map[string][]pairResult)
+	failed = make(map[string]bool)
+	for pair := 1; pair <= cfg.pairs; pair++ {
+		for _, t := range tracers {
+			if failed[t.name] {
+				continue
+			}
+			fmt.Fprintf(progress, "twbench: pair %d/%d, %s\n", pair, cfg.pairs, t.name)
+			pr, err := runPair(ctx, w, t, cfg)
+			if ctx.Err() != nil {
+				return nil, nil, ctx.Err()
+			}
+			if err != nil {
+				fmt.Fprintf(out, "# note: %s dropped from the run: %v\n", t.name, err)
+				failed[t.name] = true
+				continue
+			}
+			pr.pair = pair
+			fmt.Fprintln(out, pr.line())
+			results[t.name] = append(results[t.name], pr)
+		}
+	}
+	return results, failed, nil
+}
+
+// runBPFStats turns kernel.bpf_stats_enabled on for one fixed-load run per
+// tracer and returns each tracer's ns per inet_sock_set_state hit.
+func runBPFStats(ctx context.Context, w *workload, tracers []*tracer, cfg config, out, progress io.Writer) (map[string]float64, error) {
+	restore, err := enableBPFStats()
+	if err != nil {
+		return nil, err
+	}
+	perEvent := make(map[string]float64)
+	for _, t := range tracers {
+		fmt.Fprintf(progress, "twbench: bpf_stats run, %s\n", t.name)
+		ns, err := bpfStatsRun(ctx, w, t, cfg, out)
+		if ctx.Err() != nil {
+			break
+		}
+		if err != nil {
+			fmt.Fprintf(out, "# note: bpf_stats for %s: %v\n", t.name, err)
+			continue
+		}
+		perEvent[t.name] = ns
+	}
+	if err := restore(); err != nil {
+		return nil, err
+	}
+	return perEvent, ctx.Err()
 }
 
 // runPair runs churn without, then with, the tracer.
@@ -276,7 +296,7 @@ func printVerdict(out io.Writer, tracers []*tracer, results map[string][]pairRes
 		}
 		return
 	}
-	fmt.Fprintln(out, "unchecked: no control ran (bt-count needs bpftrace), so noise could not be ruled out")
+	fmt.Fprintln(out, "unchecked: the bt-count control did not run, so noise could not be ruled out")
 }
 
 // bpfStatsRun measures the BPF cost per event of t at a fixed load, with
@@ -394,8 +414,10 @@ func printHeader(out io.Writer, cfg config, ns *nettest.NS) {
 	if cfg.rate > 0 {
 		rate = fmt.Sprint(cfg.rate)
 	}
-	fmt.Fprintf(out, "# twbench: kernel %s, netns %s, churn -mode %s -workers %d -addr %s -rate %s, %v per run, %d pairs, settle %v\n",
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(out, "# twbench: kernel %s, netns %s, churn -mode %s -workers %d -addr %s -rate %s, runs of %v, pairs=%d, settle %v\n",
 		kernel, ns.Name, cfg.mode, cfg.workers, cfg.addr, rate, cfg.duration, cfg.pairs, cfg.settle)
+	fmt.Fprintf(out, "# load average at start: %s (other work on the machine makes ratios noisy)\n", strings.TrimSpace(string(load)))
 	fmt.Fprintf(out, "# netns sysctls: tcp_tw_reuse=%s tcp_tw_reuse_delay=%s tcp_max_tw_buckets=%s ip_local_port_range=%q\n",
 		tw["tcp_tw_reuse"], tw["tcp_tw_reuse_delay"], tw["tcp_max_tw_buckets"], tw["ip_local_port_range"])
 	fmt.Fprintln(out, "# conns_* are connections/s; events_generated is 10 per connection of the run with the tracer;")
