@@ -83,6 +83,20 @@ func TestClientClosesFirst(t *testing.T) {
 	}
 }
 
+// TestIPv6 runs the roles over ::1, which the kernel puts on lo when it
+// comes up, for the tracer's -6 tests.
+func TestIPv6(t *testing.T) {
+	ns := NewNS(t)
+	const n = 2
+	run(t, ns,
+		[]string{"-addr", "[::1]:7008", "-n", fmt.Sprint(n), "-close", "second"},
+		[]string{"-addr", "[::1]:7008", "-n", fmt.Sprint(n), "-close", "first"})
+	awaitTW(t, ns, n)
+	if out := ns.SS(t, "-Htan6", "state", "time-wait"); strings.Count(out, "[::1]:") != 2*n {
+		t.Errorf("want %d IPv6 TIME_WAIT sockets:\n%s", n, out)
+	}
+}
+
 func TestServerClosesFirst(t *testing.T) {
 	ns := NewNS(t)
 	const n = 4
