@@ -165,8 +165,8 @@ type run struct {
 	raddr  *net.TCPAddr
 	conns  atomic.Uint64
 	slots  atomic.Int64 // connections the workers may still start, when Conns is set
-	errs   [5]atomic.Uint64
-	first  [5]sync.Once // prints the first error of each kind
+	errs   [len(kindNames)]atomic.Uint64
+	first  [len(kindNames)]sync.Once // prints the first error of each kind
 	report io.Writer
 }
 
