@@ -50,10 +50,9 @@ type Tracer struct {
 	stats   Stats
 }
 
-// Stats counts what a Tracer delivered.
+// Stats counts what a Tracer could not deliver.
 type Stats struct {
-	Events uint64 // events passed to the callback, lost reports excluded
-	Lost   uint64 // records the kernel could not deliver
+	Lost uint64 // records the kernel had no ring-buffer room for
 }
 
 // Open checks the kernel, loads the BPF programs, attaches them and starts
@@ -162,10 +161,7 @@ type Handler interface {
 // event.KindLost as soon as they are noticed.
 func (t *Tracer) Read(ctx context.Context, h Handler) error {
 	var rec ringbuf.Record
-	emit := func(e *event.Event) {
-		t.stats.Events++
-		h.Event(e)
-	}
+	emit := h.Event
 	for ctx.Err() == nil {
 		t.ring.SetDeadline(time.Now().Add(t.cfg.PollInterval))
 		for {

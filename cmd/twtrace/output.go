@@ -15,7 +15,7 @@ type lineSink struct {
 	json  bool
 	buf   []byte
 	limit uint64 // stop after this many events; 0 = no limit
-	n     uint64
+	n     uint64 // events written, loss reports excluded
 	stop  func() // called once the limit is reached or output fails
 	err   error
 }
@@ -50,6 +50,9 @@ func (s *lineSink) Event(e *event.Event) {
 	}
 	s.buf = append(s.buf, '\n')
 	s.w.Write(s.buf) // a failure sticks in the bufio.Writer; Idle reports it
+	if e.Kind == event.KindLost {
+		return // a report about events, not one
+	}
 	s.n++
 	if s.limit > 0 && s.n == s.limit {
 		s.stop()

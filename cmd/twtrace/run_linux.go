@@ -44,8 +44,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("writing output: %w", err)
 	}
 	rerr := t.Read(ctx, sink)
-	st := t.Stats()
-	fmt.Fprintf(stderr, "twtrace: events=%d lost=%d\n", st.Events, st.Lost)
+	fmt.Fprintf(stderr, "twtrace: events=%d lost=%d\n", sink.n, t.Stats().Lost)
 	if rerr != nil {
 		return rerr
 	}

@@ -67,18 +67,21 @@ func (s State) String() string {
 	return "UNKNOWN"
 }
 
-// ParseState accepts the kernel's names (TIME_WAIT) and ss's (time-wait).
+// ParseState accepts the kernel's names (TIME_WAIT, FIN_WAIT2) and ss's
+// (time-wait, fin-wait-2).
 func ParseState(s string) (State, bool) {
-	norm := make([]byte, len(s))
+	norm := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
+		case c == '-' && i+1 < len(s) && s[i+1] >= '0' && s[i+1] <= '9':
+			continue // fin-wait-2 -> FIN_WAIT2
 		case c == '-':
 			c = '_'
 		case c >= 'a' && c <= 'z':
 			c -= 'a' - 'A'
 		}
-		norm[i] = c
+		norm = append(norm, c)
 	}
 	for i, n := range stateNames {
 		if i > 0 && n == string(norm) {

@@ -1,0 +1,140 @@
+//go:build linux
+
+package tracer_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twtrace/twtrace/internal/event"
+	"github.com/twtrace/twtrace/internal/nettest"
+	"github.com/twtrace/twtrace/tracer"
+)
+
+func TestMain(m *testing.M) { nettest.Main(m) }
+
+// capture runs a tracer on one namespace and keeps every event it reports.
+type capture struct {
+	mu     sync.Mutex
+	events []event.Event
+	// slow makes the consumer take this many nanoseconds per event, as a
+	// blocked output would.
+	slow atomic.Int64
+}
+
+func (c *capture) Event(e *event.Event) {
+	c.mu.Lock()
+	c.events = append(c.events, *e)
+	c.mu.Unlock()
+	time.Sleep(time.Duration(c.slow.Load()))
+}
+
+func (c *capture) Idle() {}
+
+// snapshot returns the events so far.
+func (c *capture) snapshot() []event.Event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]event.Event(nil), c.events...)
+}
+
+// trace starts a tracer filtered on ns and stops it when the test ends.
+func trace(t *testing.T, ns *nettest.NS, cfg tracer.Config) *capture {
+	t.Helper()
+	return traceInto(t, ns, cfg, &capture{})
+}
+
+func traceInto(t *testing.T, ns *nettest.NS, cfg tracer.Config, c *capture) *capture {
+	t.Helper()
+	cfg.NetNS = ns.Inode
+	tr, err := tracer.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("opening the tracer: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Read(ctx, c) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("reading: %v", err)
+		}
+		tr.Close()
+	})
+	return c
+}
+
+// await waits until match holds for the events so far and returns them; it
+// fails the test, listing what was seen, after timeout.
+func (c *capture) await(t *testing.T, timeout time.Duration, what string, match func([]event.Event) bool) []event.Event {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		evs := c.snapshot()
+		if match(evs) {
+			return evs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v, still waiting for %s; saw:\n%s", timeout, what, dump(evs))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// count returns how many events satisfy pred.
+func count(evs []event.Event, pred func(*event.Event) bool) int {
+	n := 0
+	for i := range evs {
+		if pred(&evs[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+func dump(evs []event.Event) string {
+	var b strings.Builder
+	for i := range evs {
+		b.Write(event.AppendTable(nil, &evs[i]))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// kind matches events of kind k.
+func kind(k event.Kind) func(*event.Event) bool {
+	return func(e *event.Event) bool { return e.Kind == k }
+}
+
+// transition matches state events old -> new.
+func transition(old, new event.State) func(*event.Event) bool {
+	return func(e *event.Event) bool { return e.Kind == event.KindState && e.Old == old && e.New == new }
+}
+
+// on narrows pred to events whose local port is port.
+func on(port uint16, pred func(*event.Event) bool) func(*event.Event) bool {
+	return func(e *event.Event) bool { return e.LPort == port && pred(e) }
+}
+
+// notOn narrows pred to events whose local port is not port.
+func notOn(port uint16, pred func(*event.Event) bool) func(*event.Event) bool {
+	return func(e *event.Event) bool { return e.LPort != port && pred(e) }
+}
+
+// owner checks that every event matching pred is owned by p.
+func owner(t *testing.T, evs []event.Event, what string, pred func(*event.Event) bool, p *nettest.Proc) {
+	t.Helper()
+	for i := range evs {
+		e := &evs[i]
+		if pred(e) && (e.PID != uint32(p.PID) || e.CommString() != p.Comm) {
+			t.Errorf("%s owned by %d/%s, want %d/%s: %s", what, e.PID, e.CommString(), p.PID, p.Comm, event.AppendTable(nil, e))
+		}
+	}
+}
+
+func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }

@@ -1,0 +1,120 @@
+//go:build linux
+
+package tracer
+
+import (
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/twtrace/twtrace/internal/event"
+)
+
+// raw encodes r as the ring buffer would deliver it.
+func raw(r twtraceEvent) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r))
+}
+
+type collected []event.Event
+
+func (c *collected) add(e *event.Event) { *c = append(*c, *e) }
+
+func (c collected) kinds() []event.Kind {
+	var ks []event.Kind
+	for _, e := range c {
+		ks = append(ks, e.Kind)
+	}
+	return ks
+}
+
+func TestDecoderResolvesCancels(t *testing.T) {
+	const tw, other = 0xffff0001, 0xffff0002
+	ms := uint64(time.Millisecond)
+	cancel := twtraceEvent{Kind: uint8(twtraceTwEventKindEV_TW_CANCEL), Sock: tw, Ts: 100 * ms, Cpu: 1,
+		Dur: 3 * ms, Flags: uint8(twtraceTwEventFlagsEVF_DUR), Substate: uint8(event.TimeWait)}
+	expire := twtraceEvent{Kind: uint8(twtraceTwEventKindEV_TW_EXIT), Sock: tw, Ts: 100*ms + 1, Cpu: 1,
+		Cause: uint8(twtraceTwCauseCAUSE_EXPIRED)}
+	resched := twtraceEvent{Kind: uint8(twtraceTwEventKindEV_TW_RESCHED), Sock: tw, Ts: 100*ms + 1, Cpu: 1,
+		OldState: uint8(event.FinWait2), Substate: uint8(event.TimeWait), Timeout: 15000}
+	rearm := resched
+	rearm.OldState = uint8(event.TimeWait)
+	unrelated := twtraceEvent{Kind: uint8(twtraceTwEventKindEV_STATE), Sock: other, Ts: 100*ms + 2, Cpu: 1}
+	otherCPU := unrelated
+	otherCPU.Cpu = 0
+
+	tests := []struct {
+		name    string
+		records []twtraceEvent
+		settle  uint64 // when to settle; 0 = do not
+		want    []event.Kind
+		cause   event.Cause // of the tw_exit, if one is wanted
+	}{
+		{"expiry: cancel then expire_entry", []twtraceEvent{cancel, expire}, 0,
+			[]event.Kind{event.KindTWExit}, event.CauseExpired},
+		{"substate change: cancel then re-arm", []twtraceEvent{cancel, resched}, 200 * ms,
+			[]event.Kind{event.KindTWSubstate}, 0},
+		{"re-arm within TIME_WAIT is not news", []twtraceEvent{cancel, rearm}, 200 * ms, nil, 0},
+		{"kill: the CPU moves on", []twtraceEvent{cancel, unrelated}, 0,
+			[]event.Kind{event.KindTWExit, event.KindState}, event.CauseUnknown},
+		{"another CPU's record does not settle it", []twtraceEvent{cancel, otherCPU}, 0,
+			[]event.Kind{event.KindState}, 0},
+		{"kill: settled once the ring is drained", []twtraceEvent{cancel}, 100*ms + settleNS + 1,
+			[]event.Kind{event.KindTWExit}, event.CauseUnknown},
+		{"too early to settle", []twtraceEvent{cancel}, 100*ms + settleNS - 1, nil, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDecoder(4, 250)
+			var got collected
+			for _, r := range tc.records {
+				d.record(raw(r), got.add)
+			}
+			if tc.settle != 0 {
+				d.settle(tc.settle, got.add)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got kinds %v, want %v", got.kinds(), tc.want)
+			}
+			for i, k := range tc.want {
+				if got[i].Kind != k {
+					t.Fatalf("got kinds %v, want %v", got.kinds(), tc.want)
+				}
+				if k == event.KindTWExit {
+					if got[i].Cause != tc.cause || got[i].Sock != tw {
+						t.Errorf("tw_exit cause %v sock %x, want %v %x", got[i].Cause, got[i].Sock, tc.cause, tw)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDecoderConvertsJiffies(t *testing.T) {
+	d := newDecoder(1, 250)
+	var got collected
+	d.record(raw(twtraceEvent{Kind: uint8(twtraceTwEventKindEV_TW_ENTER), Timeout: 15000, Family: afInet}), got.add)
+	if len(got) != 1 || got[0].TimeoutNS != uint64(60*time.Second) || got[0].Family != 4 {
+		t.Fatalf("got %+v, want a 60 s IPv4 tw_enter", got)
+	}
+}
+
+// The BPF side and internal/event number roles, closers and kinds alike;
+// the decoder converts by value.
+func TestBPFEnumsMatchTheEventModel(t *testing.T) {
+	pairs := []struct {
+		name     string
+		bpf, go_ uint32
+	}{
+		{"state", uint32(twtraceTwEventKindEV_STATE), uint32(event.KindState)},
+		{"tw_enter", uint32(twtraceTwEventKindEV_TW_ENTER), uint32(event.KindTWEnter)},
+		{"tw_substate", uint32(twtraceTwEventKindEV_TW_SUBSTATE), uint32(event.KindTWSubstate)},
+		{"tw_exit", uint32(twtraceTwEventKindEV_TW_EXIT), uint32(event.KindTWExit)},
+		{"tw_overflow", uint32(twtraceTwEventKindEV_TW_OVERFLOW), uint32(event.KindTWOverflow)},
+		{"expired", uint32(twtraceTwCauseCAUSE_EXPIRED), uint32(event.CauseExpired)},
+	}
+	for _, p := range pairs {
+		if p.bpf != p.go_ {
+			t.Errorf("%s: BPF %d, Go %d", p.name, p.bpf, p.go_)
+		}
+	}
+}

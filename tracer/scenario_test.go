@@ -1,0 +1,284 @@
+//go:build linux
+
+package tracer_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twtrace/twtrace/internal/event"
+	"github.com/twtrace/twtrace/internal/nettest"
+	"github.com/twtrace/twtrace/tracer"
+)
+
+const awaitEvents = 10 * time.Second
+
+// TestClientClosesFirst: the client's close makes its tw, owned by the
+// client although the tw is created in softirq; the server only sees the
+// remote close.
+func TestClientClosesFirst(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := trace(t, ns, tracer.Config{})
+	const n, port = 3, 7001
+	twBefore := ns.Sockstat(t).TW
+
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	evs := c.await(t, awaitEvents, "every tw_enter and server close", func(evs []event.Event) bool {
+		return count(evs, kind(event.KindTWEnter)) >= n &&
+			count(evs, on(port, transition(event.LastAck, event.Close))) >= n
+	})
+	clientClose := notOn(port, transition(event.Established, event.FinWait1))
+	if got := count(evs, clientClose); got != n {
+		t.Errorf("client ESTABLISHED->FIN_WAIT1: %d, want %d", got, n)
+	}
+	owner(t, evs, "client close", clientClose, cli)
+	twEnter := kind(event.KindTWEnter)
+	if got := count(evs, notOn(port, twEnter)); got != n {
+		t.Errorf("client tw_enter: %d, want %d", got, n)
+	}
+	if got := count(evs, on(port, twEnter)); got != 0 {
+		t.Errorf("server tw_enter: %d, want 0", got)
+	}
+	owner(t, evs, "tw_enter", twEnter, cli)
+	for _, e := range filter(evs, twEnter) {
+		if e.Closer != event.CloserLocal || e.Role != event.RoleClient || e.TimeoutNS == 0 {
+			t.Errorf("tw_enter: closer %v role %v timeout %d, want local client >0", e.Closer, e.Role, e.TimeoutNS)
+		}
+	}
+	for _, e := range filter(evs, on(port, transition(event.Established, event.CloseWait))) {
+		if e.Closer != event.CloserRemote || e.Role != event.RoleServer {
+			t.Errorf("server CLOSE_WAIT: closer %v role %v, want remote server", e.Closer, e.Role)
+		}
+	}
+	owner(t, evs, "server LAST_ACK->CLOSE", on(port, transition(event.LastAck, event.Close)), srv)
+
+	// The kernel's view: n more tw, on the client ports twtrace named.
+	if got := ns.Sockstat(t).TW - twBefore; got != n {
+		t.Errorf("sockstat tw grew by %d, want %d", got, n)
+	}
+	ss := ns.SS(t, "-tan", "state", "time-wait", "state", "fin-wait-2")
+	for _, e := range filter(evs, twEnter) {
+		if !strings.Contains(ss, ":"+strconv.Itoa(int(e.LPort))+" ") {
+			t.Errorf("ss does not list the tw on port %d:\n%s", e.LPort, ss)
+		}
+	}
+}
+
+// TestServerClosesFirst is the mirror image: the tw is the server's.
+func TestServerClosesFirst(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := trace(t, ns, tracer.Config{})
+	const n, port = 3, 7002
+	twBefore := ns.Sockstat(t).TW
+
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	evs := c.await(t, awaitEvents, "every tw_enter and client close", func(evs []event.Event) bool {
+		return count(evs, kind(event.KindTWEnter)) >= n &&
+			count(evs, notOn(port, transition(event.LastAck, event.Close))) >= n
+	})
+	twEnter := kind(event.KindTWEnter)
+	if got := count(evs, on(port, twEnter)); got != n {
+		t.Errorf("server tw_enter: %d, want %d", got, n)
+	}
+	if got := count(evs, notOn(port, twEnter)); got != 0 {
+		t.Errorf("client tw_enter: %d, want 0", got)
+	}
+	owner(t, evs, "tw_enter", twEnter, srv)
+	owner(t, evs, "server close", on(port, transition(event.Established, event.FinWait1)), srv)
+	for _, e := range filter(evs, twEnter) {
+		if e.Closer != event.CloserLocal || e.Role != event.RoleServer {
+			t.Errorf("tw_enter: closer %v role %v, want local server", e.Closer, e.Role)
+		}
+	}
+	for _, e := range filter(evs, notOn(port, transition(event.Established, event.CloseWait))) {
+		if e.Closer != event.CloserRemote || e.Role != event.RoleClient {
+			t.Errorf("client CLOSE_WAIT: closer %v role %v, want remote client", e.Closer, e.Role)
+		}
+	}
+	owner(t, evs, "client LAST_ACK->CLOSE", notOn(port, transition(event.LastAck, event.Close)), cli)
+	if got := ns.Sockstat(t).TW - twBefore; got != n {
+		t.Errorf("sockstat tw grew by %d, want %d", got, n)
+	}
+}
+
+// TestLingerZeroResets: SO_LINGER {1, 0} ends both sides with a reset and
+// no tw.
+func TestLingerZeroResets(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := trace(t, ns, tracer.Config{})
+	const n, port = 2, 7003
+	twBefore := ns.Sockstat(t).TW
+
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "linger0")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	toClose := func(e *event.Event) bool {
+		return e.Kind == event.KindState && e.Old == event.Established && e.New == event.Close
+	}
+	evs := c.await(t, awaitEvents, "both sides reset", func(evs []event.Event) bool {
+		return count(evs, toClose) >= 2*n
+	})
+	for _, e := range filter(evs, notOn(port, toClose)) {
+		if e.Closer != event.CloserLocalReset {
+			t.Errorf("client ESTABLISHED->CLOSE closer %v, want local_reset", e.Closer)
+		}
+	}
+	for _, e := range filter(evs, on(port, toClose)) {
+		if e.Closer != event.CloserRemoteReset {
+			t.Errorf("server ESTABLISHED->CLOSE closer %v, want remote_reset", e.Closer)
+		}
+	}
+	if got := count(evs, kind(event.KindTWEnter)) + count(evs, kind(event.KindTWOverflow)); got != 0 {
+		t.Errorf("%d tw_enter/tw_overflow after resets, want 0", got)
+	}
+	if got := ns.Sockstat(t).TW - twBefore; got != 0 {
+		t.Errorf("sockstat tw grew by %d, want 0", got)
+	}
+}
+
+// TestOverflow: past tcp_max_tw_buckets the kernel closes without a tw;
+// twtrace reports each such close, as many as TcpExt counts.
+func TestOverflow(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	ns.SetSysctl(t, "net.ipv4.tcp_max_tw_buckets", "2")
+	c := trace(t, ns, tracer.Config{})
+	const n, port = 5, 7004
+	before := ns.TcpExt(t)["TCPTimeWaitOverflow"]
+
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	overflows := ns.TcpExt(t)["TCPTimeWaitOverflow"] - before
+	if overflows == 0 {
+		t.Fatalf("the kernel counted no overflow; the test did not exercise it")
+	}
+	evs := c.await(t, awaitEvents, "one event per connection's tw or overflow", func(evs []event.Event) bool {
+		return count(evs, kind(event.KindTWEnter))+count(evs, kind(event.KindTWOverflow)) >= n
+	})
+	if got := count(evs, kind(event.KindTWOverflow)); uint64(got) != overflows {
+		t.Errorf("tw_overflow events: %d, TcpExt TCPTimeWaitOverflow grew by %d", got, overflows)
+	}
+	owner(t, evs, "tw_overflow", kind(event.KindTWOverflow), cli)
+}
+
+// TestExpiry: a tw ends by its timer 60 s after it was born, give or take
+// one timer-wheel bucket, and the counts follow the kernel's.
+func TestExpiry(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := trace(t, ns, tracer.Config{})
+	const n, port = 2, 7005
+	twBefore := ns.Sockstat(t).TW
+
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	evs := c.await(t, 75*time.Second, "every tw to expire", func(evs []event.Event) bool {
+		return count(evs, kind(event.KindTWExit)) >= n
+	})
+	for _, e := range filter(evs, kind(event.KindTWExit)) {
+		d := time.Duration(e.DurNS)
+		if e.Cause != event.CauseExpired || !e.HasDur || d < 60*time.Second || d > 63500*time.Millisecond {
+			t.Errorf("tw_exit: cause %v dur %v (known %v), want expired within 60-63.5 s", e.Cause, d, e.HasDur)
+		}
+		if e.PID != uint32(cli.PID) {
+			t.Errorf("tw_exit owner %d, want the client %d", e.PID, cli.PID)
+		}
+	}
+	enters, exits := count(evs, kind(event.KindTWEnter)), count(evs, kind(event.KindTWExit))
+	if got := int(ns.Sockstat(t).TW) - int(twBefore); got != enters-exits {
+		t.Errorf("sockstat tw changed by %d, tw_enter-tw_exit = %d", got, enters-exits)
+	}
+}
+
+// TestLostEventsAreReported: a small ring and a slow consumer under a
+// burst drop records; twtrace says how many and goes on.
+func TestLostEventsAreReported(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := &capture{}
+	c.slow.Store(int64(time.Millisecond))
+	traceInto(t, ns, tracer.Config{RingBytes: 4096}, c)
+	const n, port = 200, 7006
+
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	// Each connection makes 10 state changes and a tw: whatever was not
+	// delivered must be counted as lost.
+	const generated = 11 * n
+	accounted := func(evs []event.Event) (delivered int, lost uint64) {
+		for i := range evs {
+			if evs[i].Kind == event.KindLost {
+				lost += evs[i].Count
+			} else {
+				delivered++
+			}
+		}
+		return delivered, lost
+	}
+	evs := c.await(t, awaitEvents, "every event delivered or counted lost", func(evs []event.Event) bool {
+		d, l := accounted(evs)
+		return l > 0 && uint64(d)+l >= generated
+	})
+	c.slow.Store(0)
+	if d, l := accounted(evs); d == 0 {
+		t.Errorf("lost %d, delivered %d: want some delivered", l, d)
+	}
+
+	// The stream goes on after the loss.
+	srv2 := ns.Start(t, "twsrv2", "server", "-addr", addr(port+1), "-n", "1", "-close", "second")
+	srv2.Ready(t)
+	cli2 := ns.Start(t, "twcli2", "client", "-addr", addr(port+1), "-n", "1", "-close", "first")
+	cli2.Wait(t)
+	srv2.Wait(t)
+	c.await(t, awaitEvents, "the tw of a connection made after the loss", func(evs []event.Event) bool {
+		return count(evs, func(e *event.Event) bool {
+			return e.Kind == event.KindTWEnter && e.PID == uint32(cli2.PID)
+		}) == 1
+	})
+}
+
+func filter(evs []event.Event, pred func(*event.Event) bool) []event.Event {
+	var out []event.Event
+	for i := range evs {
+		if pred(&evs[i]) {
+			out = append(out, evs[i])
+		}
+	}
+	return out
+}
