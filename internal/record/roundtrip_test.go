@@ -253,3 +253,28 @@ func TestReaderVersion(t *testing.T) {
 		t.Errorf("Next on an empty recording = %v, want io.EOF", err)
 	}
 }
+
+// TestNextAllocates checks the replay hot path: reading events allocates
+// nothing once the block buffers have grown.
+func TestNextAllocates(t *testing.T) {
+	r, err := Open(bytes.NewReader(record(t, testMeta(), nil, churnEvents(2, 400_000), 0)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e event.Event
+	for range 200_000 {
+		if err := r.Next(&e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	allocs := testing.AllocsPerRun(9, func() {
+		for range 20_000 {
+			if err := r.Next(&e); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("reading 20,000 events allocated %v times, want 0", allocs)
+	}
+}
