@@ -119,21 +119,31 @@ func checkRoundTrip(t *testing.T, snap []event.Socket, evs []event.Event, flushE
 	}
 }
 
-// TestRoundTripArbitrary checks that any Event value, however unlikely,
-// comes back bit for bit: every field of every event is random.
+// TestRoundTripArbitrary checks that any Event and Socket value, however
+// unlikely, comes back bit for bit: every field is random. A field added to
+// either type fails this test until the format records it.
 func TestRoundTripArbitrary(t *testing.T) {
 	rng := oldrand.New(oldrand.NewSource(1)) // testing/quick's generator
 	for _, n := range []int{0, 1, 2, 100, 3000} {
 		evs := make([]event.Event, n)
 		for i := range evs {
-			v, ok := quick.Value(reflect.TypeFor[event.Event](), rng)
-			if !ok {
-				t.Fatal("quick.Value failed")
-			}
-			evs[i] = v.Interface().(event.Event)
+			evs[i] = arbitrary[event.Event](t, rng)
 		}
-		checkRoundTrip(t, nil, evs, 0)
+		snap := make([]event.Socket, n/10)
+		for i := range snap {
+			snap[i] = arbitrary[event.Socket](t, rng)
+		}
+		checkRoundTrip(t, snap, evs, 0)
 	}
+}
+
+// arbitrary returns a T with every field random.
+func arbitrary[T any](t *testing.T, rng *oldrand.Rand) T {
+	v, ok := quick.Value(reflect.TypeFor[T](), rng)
+	if !ok {
+		t.Fatalf("quick.Value cannot make a %v", reflect.TypeFor[T]())
+	}
+	return v.Interface().(T)
 }
 
 // TestRoundTripPlausible checks streams shaped like real ones, which
