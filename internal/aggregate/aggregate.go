@@ -109,16 +109,33 @@ type Aggregator struct {
 	// Lists of records, oldest first (see list).
 	twl, cw, leaks list
 
-	owners    map[owner]ownerCount
-	lports    map[portKey]int
-	remotes   map[endpointKey]int
-	dests     map[destKey]*dest
-	listeners map[portKey]int
+	// Counters by group; zeros are deleted by sweep.
+	ownerTW    map[owner]int
+	ownerLeaks map[owner]int
+	lports     map[portKey]int     // servers' tw by local port
+	remotes    map[endpointKey]int // clients' tw by remote endpoint
+	dests      map[destKey]*dest
+	listeners  map[portKey]int // listening sockets per port
 
 	rates  rates
 	closed ring
-	// nextSweep is when idle destinations are next forgotten.
+	// nextSweep is when idle counters are next forgotten.
 	nextSweep uint64
+}
+
+// sweep forgets counters that fell to zero and destinations idle for a
+// window, so memory follows the present and not every pid, port and peer
+// ever seen.
+func (a *Aggregator) sweep() {
+	dropZeros(a.ownerTW)
+	dropZeros(a.ownerLeaks)
+	dropZeros(a.lports)
+	dropZeros(a.remotes)
+	for k, d := range a.dests {
+		if d.live+d.tw == 0 && d.lastNS+windowSecs*nsPerSec <= a.now {
+			delete(a.dests, k)
+		}
+	}
 }
 
 // New returns an empty Aggregator.
@@ -127,19 +144,20 @@ func New(cfg Config) *Aggregator {
 	return &Aggregator{
 		cfg:       cfg,
 		t:         newTable(),
-		owners:    make(map[owner]ownerCount),
-		lports:    make(map[portKey]int),
-		remotes:   make(map[endpointKey]int),
-		dests:     make(map[destKey]*dest),
-		listeners: make(map[portKey]int),
-		closed:    newRing(cfg.Closed),
+		ownerTW:    make(map[owner]int),
+		ownerLeaks: make(map[owner]int),
+		lports:     make(map[portKey]int),
+		remotes:    make(map[endpointKey]int),
+		dests:      make(map[destKey]*dest),
+		listeners:  make(map[portKey]int),
+		closed:     newRing(cfg.Closed),
 	}
 }
 
 // advance moves event time forward to mono and does what the passing of
 // time implies: CLOSE_WAIT sockets become leaks, tw long past their
-// expiry whose exit was lost are dropped, and destinations idle for a
-// window are forgotten.
+// expiry whose exit was lost are dropped, and counters idle for a window
+// are forgotten.
 func (a *Aggregator) advance(mono uint64, wall int64) {
 	if !a.started {
 		a.started, a.start = true, mono
@@ -159,7 +177,7 @@ func (a *Aggregator) advance(mono uint64, wall int64) {
 		a.end(id, EndMissed, event.CauseNone)
 	}
 	if a.now >= a.nextSweep {
-		a.forgetIdle()
+		a.sweep()
 		a.nextSweep = a.now + windowSecs*nsPerSec
 	}
 }

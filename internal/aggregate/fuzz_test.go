@@ -56,7 +56,8 @@ func scriptedEvent(b0, b1 byte, i int) event.Event {
 func checkInvariants(t *testing.T, a *Aggregator) {
 	t.Helper()
 	var live, tw [numStates]int
-	owners := map[owner]ownerCount{}
+	ownerTW, ownerLeaks := map[owner]int{}, map[owner]int{}
+	lports, remotes := map[portKey]int{}, map[endpointKey]int{}
 	held := map[destKey]int{}
 	n := 0
 	for id := uint32(1); id < a.t.unused; id++ {
@@ -66,16 +67,18 @@ func checkInvariants(t *testing.T, a *Aggregator) {
 			continue
 		case phaseTW:
 			tw[c.state]++
-			o := owners[c.owner()]
-			o.tw++
-			owners[c.owner()] = o
+			ownerTW[c.owner()]++
+			switch c.role {
+			case event.RoleServer:
+				lports[portKey{c.netns, c.lport}]++
+			case event.RoleClient:
+				remotes[endpointKey{c.raddr, c.netns, c.rport, c.family}]++
+			}
 		default:
 			live[c.state]++
 		}
 		if c.leaked {
-			o := owners[c.owner()]
-			o.leaks++
-			owners[c.owner()] = o
+			ownerLeaks[c.owner()]++
 		}
 		if c.role == event.RoleClient {
 			held[destOf(c)]++
@@ -88,8 +91,12 @@ func checkInvariants(t *testing.T, a *Aggregator) {
 	if live != a.live || tw != a.tw || n != a.t.n {
 		t.Fatalf("recounted live %v tw %v n %d; aggregate says %v %v %d", live, tw, n, a.live, a.tw, a.t.n)
 	}
-	if !equalMaps(owners, a.owners) {
-		t.Fatalf("recounted owners %v, aggregate says %v", owners, a.owners)
+	if !equalCounts(ownerTW, a.ownerTW) || !equalCounts(ownerLeaks, a.ownerLeaks) {
+		t.Fatalf("recounted owners' tw %v and leaks %v, aggregate says %v and %v",
+			ownerTW, ownerLeaks, a.ownerTW, a.ownerLeaks)
+	}
+	if !equalCounts(lports, a.lports) || !equalCounts(remotes, a.remotes) {
+		t.Fatalf("recounted tw by port %v and by peer %v, aggregate says %v and %v", lports, remotes, a.lports, a.remotes)
 	}
 	for k, d := range a.dests {
 		if d.live < 0 || d.tw < 0 || d.live+d.tw != held[k] {
@@ -102,6 +109,21 @@ func checkInvariants(t *testing.T, a *Aggregator) {
 	if got := listLen(a, &a.cw) + listLen(a, &a.leaks); got != live[event.CloseWait] {
 		t.Fatalf("CLOSE_WAIT lists have %d, CLOSE_WAIT count %d", got, live[event.CloseWait])
 	}
+}
+
+// equalCounts compares counters, taking a missing entry for zero.
+func equalCounts[K comparable](want, got map[K]int) bool {
+	for k, n := range got {
+		if want[k] != n {
+			return false
+		}
+	}
+	for k, n := range want {
+		if got[k] != n {
+			return false
+		}
+	}
+	return true
 }
 
 func listLen(a *Aggregator, l *list) int {

@@ -8,9 +8,6 @@ type owner struct {
 	comm [16]byte
 }
 
-// ownerCount is what an owner holds: tw, and CLOSE_WAIT leaks.
-type ownerCount struct{ tw, leaks int }
-
 // portKey is a local port in a netns (a server's listening port).
 type portKey struct {
 	netns uint32
@@ -42,7 +39,7 @@ func (a *Aggregator) trackState(id uint32, sign int) {
 		l = &a.twl
 	case c.leaked:
 		a.live[c.state] += sign
-		a.addOwner(c.owner(), ownerCount{leaks: sign})
+		a.ownerLeaks[c.owner()] += sign
 		l = &a.leaks
 	default:
 		a.live[c.state] += sign
@@ -74,28 +71,16 @@ func (a *Aggregator) trackTW(c *conn, sign int) {
 	if c.ph != phaseTW {
 		return
 	}
-	a.addOwner(c.owner(), ownerCount{tw: sign})
+	a.ownerTW[c.owner()] += sign
 	switch c.role {
 	case event.RoleServer:
-		addCount(a.lports, portKey{c.netns, c.lport}, sign)
+		a.lports[portKey{c.netns, c.lport}] += sign
 	case event.RoleClient:
-		addCount(a.remotes, endpointKey{c.raddr, c.netns, c.rport, c.family}, sign)
+		a.remotes[endpointKey{c.raddr, c.netns, c.rport, c.family}] += sign
 	}
 }
 
-func (a *Aggregator) addOwner(o owner, d ownerCount) {
-	n := a.owners[o]
-	n.tw += d.tw
-	n.leaks += d.leaks
-	if n == (ownerCount{}) {
-		delete(a.owners, o)
-		return
-	}
-	a.owners[o] = n
-}
-
-// addCount adds d to m[k], deleting the entry at zero so that maps keyed
-// by short-lived things (ports, peers, pids) stay as small as the present.
+// addCount adds d to m[k], deleting the entry at zero.
 func addCount[K comparable](m map[K]int, k K, d int) {
 	n := m[k] + d
 	if n == 0 {
@@ -103,6 +88,18 @@ func addCount[K comparable](m map[K]int, k K, d int) {
 		return
 	}
 	m[k] = n
+}
+
+// dropZeros deletes the entries that fell to zero. The counters keyed by
+// short-lived things (pids, ports, peers) are updated in place, one hash
+// per change, and emptied by the periodic sweep, so they hold what the
+// last minute saw rather than everything ever seen.
+func dropZeros[K comparable](m map[K]int) {
+	for k, n := range m {
+		if n == 0 {
+			delete(m, k)
+		}
+	}
 }
 
 // inferRole guesses the role of a socket the tracer could not attribute

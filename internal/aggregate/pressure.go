@@ -50,17 +50,6 @@ func (d *dest) hold(ph phase, sign int) {
 	}
 }
 
-// forgetIdle drops destinations that hold no port and whose rates have
-// been zero for a whole window, so the map holds the present and not
-// every destination ever seen.
-func (a *Aggregator) forgetIdle() {
-	for k, d := range a.dests {
-		if d.live+d.tw == 0 && d.lastNS+windowSecs*nsPerSec <= a.now {
-			delete(a.dests, k)
-		}
-	}
-}
-
 // pressure materialises one destination's port pressure.
 func (a *Aggregator) pressure(k destKey, d *dest) Destination {
 	size := a.cfg.portRange(k.netns).Size()

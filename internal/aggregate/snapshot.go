@@ -27,11 +27,17 @@ func (a *Aggregator) Snapshot() *Snapshot {
 	}
 	n := a.cfg.TopN
 	for k, tw := range a.lports {
+		if tw == 0 {
+			continue
+		}
 		s.TopLocalPorts = insertTop(s.TopLocalPorts, n, PortTW{k.netns, k.port, tw}, func(x, y *PortTW) bool {
 			return cmp.Or(cmp.Compare(y.TW, x.TW), cmp.Compare(x.NetNS, y.NetNS), cmp.Compare(x.Port, y.Port)) < 0
 		})
 	}
 	for k, tw := range a.remotes {
+		if tw == 0 {
+			continue
+		}
 		r := RemoteTW{k.netns, addrPortOf(k.family, &k.addr, k.port), tw}
 		s.TopRemotes = insertTop(s.TopRemotes, n, r, func(x, y *RemoteTW) bool {
 			return cmp.Or(cmp.Compare(y.TW, x.TW), cmp.Compare(x.NetNS, y.NetNS), x.Remote.Compare(y.Remote)) < 0
@@ -65,18 +71,22 @@ func (a *Aggregator) summary() Summary {
 		s.States[i] = Durations{st, h.n, ns(h.quantile(0.5)), ns(h.quantile(0.9)), ns(h.quantile(0.99)), ns(h.max)}
 	}
 	n := a.cfg.TopN
-	for o, c := range a.owners {
-		if c.tw > 0 {
-			s.TopOwners = insertTop(s.TopOwners, n, OwnerTW{ownerOf(o.pid, &o.comm), c.tw}, func(x, y *OwnerTW) bool {
-				return cmp.Or(cmp.Compare(y.TW, x.TW), compareOwners(&x.Owner, &y.Owner)) < 0
-			})
+	for o, tw := range a.ownerTW {
+		if tw == 0 {
+			continue
 		}
-		if c.leaks > 0 {
-			s.CloseWait.Leaked += c.leaks
-			s.CloseWait.Owners = insertTop(s.CloseWait.Owners, n, Leak{Owner: ownerOf(o.pid, &o.comm), Count: c.leaks}, func(x, y *Leak) bool {
-				return cmp.Or(cmp.Compare(y.Count, x.Count), compareOwners(&x.Owner, &y.Owner)) < 0
-			})
+		s.TopOwners = insertTop(s.TopOwners, n, OwnerTW{ownerOf(o.pid, &o.comm), tw}, func(x, y *OwnerTW) bool {
+			return cmp.Or(cmp.Compare(y.TW, x.TW), compareOwners(&x.Owner, &y.Owner)) < 0
+		})
+	}
+	for o, leaks := range a.ownerLeaks {
+		if leaks == 0 {
+			continue
 		}
+		s.CloseWait.Leaked += leaks
+		s.CloseWait.Owners = insertTop(s.CloseWait.Owners, n, Leak{Owner: ownerOf(o.pid, &o.comm), Count: leaks}, func(x, y *Leak) bool {
+			return cmp.Or(cmp.Compare(y.Count, x.Count), compareOwners(&x.Owner, &y.Owner)) < 0
+		})
 	}
 	a.oldestLeaks(s.CloseWait.Owners)
 	for k, d := range a.dests {
