@@ -142,8 +142,8 @@ func (a *Aggregator) sweep() {
 func New(cfg Config) *Aggregator {
 	cfg = cfg.withDefaults()
 	return &Aggregator{
-		cfg:       cfg,
-		t:         newTable(),
+		cfg:        cfg,
+		t:          newTable(),
 		ownerTW:    make(map[owner]int),
 		ownerLeaks: make(map[owner]int),
 		lports:     make(map[portKey]int),
