@@ -20,12 +20,17 @@ const timerTW = 3
 // dumpTries bounds the retries when the kernel reports that the socket
 // table changed during a dump (NLM_F_DUMP_INTR), which is common under
 // churn.
-const dumpTries = 5
+const dumpTries = 10
 
 // Take lists every TCP socket, IPv4 and IPv6, in the network namespace at
 // netnsPath (such as /run/netns/NAME or /proc/PID/ns/net; empty for the
 // current one). Owners are found by matching socket inodes with the file
 // descriptors in /proc, as far as permissions allow; a tw has none.
+//
+// A dump that the kernel reports as interrupted by changes to the socket
+// table is retried; when churn interrupts every try, the last dump is
+// used, as ss would show it: a few sockets that came or went during it
+// may be missing or listed twice.
 func Take(netnsPath string) ([]event.Socket, error) {
 	ino, err := NetNSInode(netnsPath)
 	if err != nil {
@@ -80,10 +85,12 @@ func handleAt(path string) (*netlink.Handle, error) {
 func dump(h *netlink.Handle, family uint8) ([]*netlink.Socket, error) {
 	for try := 1; ; try++ {
 		socks, err := h.SocketDiagTCP(family)
-		if errors.Is(err, netlink.ErrDumpInterrupted) && try < dumpTries {
+		switch {
+		case errors.Is(err, netlink.ErrDumpInterrupted) && try < dumpTries:
 			continue
-		}
-		if err != nil {
+		case errors.Is(err, netlink.ErrDumpInterrupted):
+			return socks, nil
+		case err != nil:
 			return nil, fmt.Errorf("dumping TCP sockets of family %d: %w", family, err)
 		}
 		return socks, nil
