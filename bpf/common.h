@@ -18,6 +18,7 @@
 /* Set from Go before load. */
 const volatile __u32 filter_netns = 0;  /* netns inode; 0 = every netns */
 const volatile __u64 tw_timer_fn = 0;   /* address of tw_timer_handler */
+const volatile __u64 reqsk_timer_fn = 0; /* address of reqsk_timer_handler; 0 = unknown */
 const volatile __u64 wakeup_bytes = 1;  /* wake the reader past this backlog */
 
 /* read_tuple reads the addresses, remote port and netns shared by full

@@ -14,6 +14,7 @@ enum tw_event_kind {
 	EV_TW_CANCEL = 16,  /* a tw's timer was detached: a kill, unless the
 			     * same CPU's next event rearms or expires it */
 	EV_TW_RESCHED = 17, /* the timer of a live tw was re-armed */
+	EV_TW_HINT = 18,    /* what killed the tw just cancelled on this CPU */
 };
 
 enum tw_role {
@@ -31,9 +32,16 @@ enum tw_closer {
 	CLOSER_REMOTE_RESET = 5,
 };
 
+/* Why a tw ended; the numbers are internal/event's. */
 enum tw_cause {
 	CAUSE_NONE = 0,
 	CAUSE_EXPIRED = 1,
+	CAUSE_REUSED = 2,    /* a local connect() took the tuple */
+	CAUSE_SYN = 3,       /* an incoming SYN reopened it */
+	CAUSE_RST = 4,       /* an in-window RST killed it (RFC 1337) */
+	CAUSE_TW_RST = 5,    /* it answered a segment with an RST and died */
+	CAUSE_DESTROYED = 6, /* sock_destroy (ss -K) */
+	CAUSE_PURGED = 7,    /* its network namespace was torn down */
 };
 
 enum tw_event_flags {
@@ -49,11 +57,13 @@ struct event {
 	__u32 netns;
 	__u32 pid;
 	__u32 cpu;     /* lets Go pair a cancel with the same CPU's next event */
+	__u32 by_pid;  /* CAUSE_REUSED: the connecting process */
 	__u16 sport;   /* host order */
 	__u16 dport;   /* host order */
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[16];
+	char by_comm[16];
 	__u8 kind;
 	__u8 family;   /* AF_INET or AF_INET6 */
 	__u8 old_state;
@@ -63,5 +73,5 @@ struct event {
 	__u8 closer;
 	__u8 cause;
 	__u8 flags;
-	__u8 _pad[7];
+	__u8 _pad[3];
 };

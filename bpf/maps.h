@@ -95,6 +95,8 @@ struct cpu_slot {
 	struct tuple t;
 	__u64 tw;
 	__s64 timeout;
+	__u64 rst_tw;    /* the tw that tcp_send_reset last answered for here */
+	__u64 rst_ts;
 	__u8 kind;
 	__u8 substate;
 	__u8 family;
@@ -108,3 +110,15 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cpu_slot);
 } cpu_slot SEC(".maps");
+
+/* connecting: the socket each task is connect()ing, keyed by pid_tgid.
+ * Inserted at ->SYN_SENT, inside connect(); a tw killed while that task
+ * holds the same tuple was recycled by it (tcp_tw_reuse, or a bind() to
+ * the port). Never deleted: a task's next connect overwrites its entry, and
+ * the LRU bounds the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} connecting SEC(".maps");

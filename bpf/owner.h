@@ -117,8 +117,12 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 		st->flags = 0;
 		st->state_ts = 0;
 	}
-	if (new == TCP_SYN_SENT)
+	if (new == TCP_SYN_SENT) {
+		__u64 task = bpf_get_current_pid_tgid(), skaddr = (__u64)sk;
+
 		st->role = ROLE_CLIENT;
+		bpf_map_update_elem(&connecting, &task, &skaddr, BPF_ANY);
+	}
 	if (process_context(old, new)) {
 		st->pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(st->comm, sizeof(st->comm));
@@ -178,4 +182,24 @@ static __always_inline void mark_reset(const struct sock *sk, __u8 flag)
 	st = bpf_sk_storage_get(&sk_info, (struct sock *)sk, 0, 0);
 	if (st)
 		st->flags |= flag;
+}
+
+/* on_send_reset: an RST is going out. From a full socket it marks the
+ * socket; from a tw it is the TCP_TW_RST answer, after which the kernel
+ * kills that tw on this CPU (tw.h reads the mark at the cancel). */
+static __always_inline void on_send_reset(const struct sock *sk)
+{
+	struct cpu_slot *slot;
+
+	if (!sk)
+		return;
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) != TCP_TIME_WAIT) {
+		mark_reset(sk, SKF_TX_RST);
+		return;
+	}
+	slot = get_slot();
+	if (slot) {
+		slot->rst_tw = (__u64)sk;
+		slot->rst_ts = bpf_ktime_get_ns();
+	}
 }

@@ -6,17 +6,50 @@
 
 #include "common.h"
 
+/* emit_hint tells Go what killed the tw this CPU just cancelled. */
+static __always_inline void emit_hint(struct cpu_slot *slot, __u8 cause)
+{
+	struct event *e = reserve(EV_TW_HINT, bpf_ktime_get_ns());
+
+	slot->kind = SLOT_EMPTY;
+	if (!e)
+		return;
+	set_tuple(e, &slot->t, slot->family);
+	e->sock = slot->tw;
+	e->cause = cause;
+	submit(e);
+}
+
+/* syn_hint: a listener armed a request socket's timer right after a tw
+ * cancel on this CPU, for the tw's own tuple: the SYN that reopened the
+ * connection killed the tw (TCP_TW_SYN). */
+static __always_inline void syn_hint(struct cpu_slot *slot, struct timer_list *timer)
+{
+	struct request_sock *req;
+	struct tuple t = {};
+
+	req = (void *)timer - bpf_core_field_offset(struct request_sock, rsk_timer);
+	read_tuple(&req->__req_common, &t);
+	t.sport = BPF_CORE_READ(req, __req_common.skc_num);
+	if (tuple_eq(&t, &slot->t))
+		emit_hint(slot, CAUSE_SYN);
+}
+
 /* tw_of returns the tw whose tw_timer is timer, or NULL for other timers. */
 static __always_inline struct inet_timewait_sock *tw_of(struct timer_list *timer,
-							  struct cpu_slot **slotp)
+							  struct cpu_slot **slotp, bool start)
 {
 	struct cpu_slot *slot = get_slot();
+	__u64 fn = (__u64)timer->function;
 
 	*slotp = slot;
-	if ((__u64)timer->function != tw_timer_fn) {
+	if (fn != tw_timer_fn) {
 		/* Not ours: it still breaks any back-to-back pair. */
-		if (slot && slot->kind != SLOT_EMPTY)
+		if (slot && slot->kind != SLOT_EMPTY) {
+			if (start && slot->kind == SLOT_CANCEL && fn == reqsk_timer_fn && fn)
+				syn_hint(slot, timer);
 			slot->kind = SLOT_EMPTY;
+		}
 		return NULL;
 	}
 	return (void *)timer - bpf_core_field_offset(struct inet_timewait_sock, tw_timer);
@@ -72,7 +105,7 @@ static __always_inline int on_timer_start(struct timer_list *timer)
 	__u8 family, substate;
 	__s64 left;
 
-	tw = tw_of(timer, &slot);
+	tw = tw_of(timer, &slot, true);
 	if (!tw || !slot)
 		return 0;
 	family = read_tw(tw, &t);
@@ -107,6 +140,85 @@ static __always_inline int on_timer_start(struct timer_list *timer)
 	return 0;
 }
 
+/* Kernels differ in where a namespace keeps its reference count. */
+struct ns_common___ref {
+	refcount_t __ns_ref;
+} __attribute__((preserve_access_index));
+struct ns_common___count {
+	refcount_t count;
+} __attribute__((preserve_access_index));
+
+/* netns_dying reports a namespace whose last reference is gone: its tw are
+ * being purged by the cleanup worker. */
+static __always_inline bool netns_dying(struct inet_timewait_sock *tw)
+{
+	struct net *net = BPF_CORE_READ(tw, __tw_common.skc_net.net);
+	int refs;
+
+	if (bpf_core_field_exists(struct ns_common___ref, __ns_ref))
+		refs = BPF_CORE_READ((struct ns_common___ref *)&net->ns, __ns_ref.refs.counter);
+	else if (bpf_core_field_exists(struct ns_common___count, count))
+		refs = BPF_CORE_READ((struct ns_common___count *)&net->ns, count.refs.counter);
+	else
+		return false;
+	return refs == 0;
+}
+
+/* kill_cause reads what the cancel's own context says about a kill; the
+ * SYN and RST kills are told by what follows (emit_hint). Recording the
+ * reusing process fills e->by_pid/by_comm. */
+static __always_inline __u8 kill_cause(struct cpu_slot *slot, struct inet_timewait_sock *tw,
+				       const struct tuple *t, __u64 now, struct event *e)
+{
+	__u64 task = bpf_get_current_pid_tgid();
+	struct tuple nt = {};
+	struct sock *sk;
+	__u64 *skp;
+
+	if (slot->rst_tw == (__u64)tw && now - slot->rst_ts < 10000000) {
+		slot->rst_tw = 0;
+		return CAUSE_TW_RST;
+	}
+	if (netns_dying(tw))
+		return CAUSE_PURGED;
+	skp = bpf_map_lookup_elem(&connecting, &task);
+	if (!skp)
+		return CAUSE_NONE;
+	sk = (struct sock *)*skp;
+	read_tuple(&sk->__sk_common, &nt);
+	nt.sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	if (!tuple_eq(&nt, t))
+		return CAUSE_NONE;
+	e->by_pid = task >> 32;
+	bpf_get_current_comm(e->by_comm, sizeof(e->by_comm));
+	return CAUSE_REUSED;
+}
+
+/* on_kfree_skb: the kernel dropped a segment. Right after a tw cancel on
+ * this CPU, an RST for the tw's ports is the one that killed it: an
+ * in-window RST is consumed by the kill and then discarded. */
+static __always_inline int on_kfree_skb(struct sk_buff *skb)
+{
+	struct cpu_slot *slot = get_slot();
+	unsigned char *head;
+	struct tcphdr th;
+	__u8 proto = 0;
+
+	if (!slot || slot->kind != SLOT_CANCEL)
+		return 0;
+	head = BPF_CORE_READ(skb, head);
+	if (slot->family == AF_INET)
+		bpf_probe_read_kernel(&proto, 1, head + BPF_CORE_READ(skb, network_header) + 9);
+	else
+		bpf_probe_read_kernel(&proto, 1, head + BPF_CORE_READ(skb, network_header) + 6);
+	if (proto != IPPROTO_TCP ||
+	    bpf_probe_read_kernel(&th, sizeof(th), head + BPF_CORE_READ(skb, transport_header)))
+		return 0;
+	if (th.rst && bpf_ntohs(th.dest) == slot->t.sport && bpf_ntohs(th.source) == slot->t.dport)
+		emit_hint(slot, CAUSE_RST);
+	return 0;
+}
+
 /* on_timer_cancel: a tw timer was detached. That is a kill, a reschedule
  * (a start follows) or the expiry itself (expire_entry follows). Go holds
  * the record until it sees what this CPU reports next. */
@@ -117,10 +229,10 @@ static __always_inline int on_timer_cancel(struct timer_list *timer)
 	struct tuple t = {};
 	struct tw_info *info;
 	struct event *e;
-	__u64 key;
+	__u64 key, now;
 	__u8 family;
 
-	tw = tw_of(timer, &slot);
+	tw = tw_of(timer, &slot, false);
 	if (!tw || !slot)
 		return 0;
 	family = read_tw(tw, &t);
@@ -129,16 +241,18 @@ static __always_inline int on_timer_cancel(struct timer_list *timer)
 		return 0;
 	}
 	key = (__u64)tw;
+	now = bpf_ktime_get_ns();
 	info = bpf_map_lookup_elem(&tw_info, &key);
-	e = tw_event(EV_TW_CANCEL, bpf_ktime_get_ns(), key, &t, family,
-		     BPF_CORE_READ(tw, tw_substate), info);
+	e = tw_event(EV_TW_CANCEL, now, key, &t, family, BPF_CORE_READ(tw, tw_substate), info);
 	if (e) {
 		e->timeout = jiffies_left(tw);
+		e->cause = kill_cause(slot, tw, &t, now, e);
 		submit(e);
 	}
 	slot->kind = SLOT_CANCEL;
 	slot->tw = key;
 	slot->t = t;
+	slot->family = family;
 	return 0;
 }
 
@@ -153,7 +267,7 @@ static __always_inline int on_timer_expire(struct timer_list *timer)
 	__u64 key;
 	__u8 family;
 
-	tw = tw_of(timer, &slot);
+	tw = tw_of(timer, &slot, false);
 	if (!tw || !slot)
 		return 0;
 	slot->kind = SLOT_EMPTY;

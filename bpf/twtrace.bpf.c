@@ -31,8 +31,14 @@ int BPF_PROG(tw_rx_reset, struct sock *sk)
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(tw_tx_reset, const struct sock *sk)
 {
-	mark_reset(sk, SKF_TX_RST);
+	on_send_reset(sk);
 	return 0;
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tw_kfree_skb, struct sk_buff *skb)
+{
+	return on_kfree_skb(skb);
 }
 
 SEC("tp_btf/timer_start")

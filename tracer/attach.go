@@ -49,6 +49,7 @@ func attachTracepoints(o *twtraceObjects) ([]link.Link, []event.Hook, error) {
 		{"inet_sock_set_state", o.TwSetState},
 		{"tcp_receive_reset", o.TwRxReset},
 		{"tcp_send_reset", o.TwTxReset},
+		{"kfree_skb", o.TwKfreeSkb},
 		{"timer_start", o.TwTimerStart},
 		{"timer_cancel", o.TwTimerCancel},
 		{"timer_expire_entry", o.TwTimerExpire},
@@ -66,7 +67,7 @@ func attachTracepoints(o *twtraceObjects) ([]link.Link, []event.Hook, error) {
 	}
 	hooks := []event.Hook{
 		{Group: "state", Backend: "tp_btf", Note: "inet_sock_set_state, tcp_receive_reset, tcp_send_reset"},
-		{Group: "tw", Backend: "tp_btf", Note: "timer_start/cancel/expire_entry on tw_timer_handler; kills are inferred"},
+		{Group: "tw", Backend: "tp_btf", Note: "timer_start/cancel/expire_entry on tw_timer_handler; end causes other than expiry are inferred"},
 	}
 	return links, hooks, nil
 }

@@ -5,6 +5,7 @@ package tracer_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,9 @@ type capture struct {
 	// slow makes the consumer take this many nanoseconds per event, as a
 	// blocked output would.
 	slow atomic.Int64
+	// causes are the ways a tw may end in this test besides expiry; any
+	// other cause fails the test when it ends.
+	causes []event.Cause
 }
 
 func (c *capture) Event(e *event.Event) {
@@ -43,10 +47,11 @@ func (c *capture) snapshot() []event.Event {
 	return append([]event.Event(nil), c.events...)
 }
 
-// trace starts a tracer filtered on ns and stops it when the test ends.
-func trace(t *testing.T, ns *nettest.NS, cfg tracer.Config) *capture {
+// trace starts a tracer filtered on ns and stops it when the test ends; a
+// tw ending by anything but expiry or one of causes fails the test.
+func trace(t *testing.T, ns *nettest.NS, cfg tracer.Config, causes ...event.Cause) *capture {
 	t.Helper()
-	return traceInto(t, ns, cfg, &capture{})
+	return traceInto(t, ns, cfg, &capture{causes: causes})
 }
 
 func traceInto(t *testing.T, ns *nettest.NS, cfg tracer.Config, c *capture) *capture {
@@ -65,8 +70,17 @@ func traceInto(t *testing.T, ns *nettest.NS, cfg tracer.Config, c *capture) *cap
 			t.Errorf("reading: %v", err)
 		}
 		tr.Close()
+		c.checkCauses(t)
 	})
 	return c
+}
+
+func (c *capture) checkCauses(t *testing.T) {
+	for _, e := range c.snapshot() {
+		if e.Kind == event.KindTWExit && e.Cause != event.CauseExpired && !slices.Contains(c.causes, e.Cause) {
+			t.Errorf("a tw ended with cause %v, unexpected here: %s", e.Cause, event.AppendTable(nil, &e))
+		}
+	}
 }
 
 // await waits until match holds for the events so far and returns them; it

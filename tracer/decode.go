@@ -62,16 +62,21 @@ func (d *decoder) record(raw []byte, emit func(*event.Event)) {
 
 	if int(r.Cpu) < len(d.held) && d.held[r.Cpu].ok {
 		h := &d.held[r.Cpu]
-		follows := r.Sock == h.ev.Sock &&
-			(kind == twtraceTwEventKindEV_TW_EXIT || kind == twtraceTwEventKindEV_TW_RESCHED)
-		if follows {
-			h.ok = false
-		} else {
+		same := r.Sock == h.ev.Sock
+		switch {
+		case same && (kind == twtraceTwEventKindEV_TW_EXIT || kind == twtraceTwEventKindEV_TW_RESCHED):
+			h.ok = false // the expiry itself, or a re-arm: not a kill
+		case same && kind == twtraceTwEventKindEV_TW_HINT:
+			h.ev.Cause = event.Cause(r.Cause)
+			d.kill(h, emit)
+		default:
 			d.kill(h, emit)
 		}
 	}
 
 	switch kind {
+	case twtraceTwEventKindEV_TW_HINT:
+		// Only meaningful right after its cancel, handled above.
 	case twtraceTwEventKindEV_TW_CANCEL:
 		if int(r.Cpu) < len(d.held) {
 			d.fill(&d.held[r.Cpu].ev, r)
@@ -105,10 +110,17 @@ func (d *decoder) settle(now uint64, emit func(*event.Event)) {
 	}
 }
 
+// kill reports a held cancel as the tw's end. Its cause is what the
+// cancel's context or a hint showed; with neither, the kill came from a
+// process outside any connect() in a living namespace, which is what
+// sock_destroy (ss -K) looks like. Every such cause is deduced.
 func (d *decoder) kill(h *heldCancel, emit func(*event.Event)) {
 	h.ok = false
 	h.ev.Kind = event.KindTWExit
-	h.ev.Cause = event.CauseUnknown
+	if h.ev.Cause == event.CauseNone {
+		h.ev.Cause = event.CauseDestroyed
+	}
+	h.ev.Inferred = true
 	h.ev.TimeoutNS = 0
 	emit(&h.ev)
 }
@@ -133,6 +145,8 @@ func (d *decoder) fill(ev *event.Event, r *twtraceEvent) {
 		Role:     event.Role(r.Role),
 		Closer:   event.Closer(r.Closer),
 		Cause:    event.Cause(r.Cause),
+		ByPID:    r.ByPid,
+		ByComm:   *(*[16]byte)(unsafe.Pointer(&r.ByComm)),
 	}
 	if r.Family == afInet {
 		ev.Family = 4

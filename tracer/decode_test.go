@@ -39,6 +39,10 @@ func TestDecoderResolvesCancels(t *testing.T) {
 	rearm := resched
 	rearm.OldState = uint8(event.TimeWait)
 	unrelated := twtraceEvent{Kind: uint8(twtraceTwEventKindEV_STATE), Sock: other, Ts: 100*ms + 2, Cpu: 1}
+	synHint := twtraceEvent{Kind: uint8(twtraceTwEventKindEV_TW_HINT), Sock: tw, Ts: 100*ms + 1, Cpu: 1,
+		Cause: uint8(twtraceTwCauseCAUSE_SYN)}
+	reuse := cancel
+	reuse.Cause, reuse.ByPid = uint8(twtraceTwCauseCAUSE_REUSED), 4242
 	otherCPU := unrelated
 	otherCPU.Cpu = 0
 
@@ -54,12 +58,16 @@ func TestDecoderResolvesCancels(t *testing.T) {
 		{"substate change: cancel then re-arm", []twtraceEvent{cancel, resched}, 200 * ms,
 			[]event.Kind{event.KindTWSubstate}, 0},
 		{"re-arm within TIME_WAIT is not news", []twtraceEvent{cancel, rearm}, 200 * ms, nil, 0},
-		{"kill: the CPU moves on", []twtraceEvent{cancel, unrelated}, 0,
-			[]event.Kind{event.KindTWExit, event.KindState}, event.CauseUnknown},
+		{"kill with no evidence: destroyed", []twtraceEvent{cancel, unrelated}, 0,
+			[]event.Kind{event.KindTWExit, event.KindState}, event.CauseDestroyed},
+		{"kill named by the next record", []twtraceEvent{cancel, synHint}, 0,
+			[]event.Kind{event.KindTWExit}, event.CauseSYN},
+		{"kill named by the cancel itself", []twtraceEvent{reuse, unrelated}, 0,
+			[]event.Kind{event.KindTWExit, event.KindState}, event.CauseReused},
 		{"another CPU's record does not settle it", []twtraceEvent{cancel, otherCPU}, 0,
 			[]event.Kind{event.KindState}, 0},
 		{"kill: settled once the ring is drained", []twtraceEvent{cancel}, 100*ms + settleNS + 1,
-			[]event.Kind{event.KindTWExit}, event.CauseUnknown},
+			[]event.Kind{event.KindTWExit}, event.CauseDestroyed},
 		{"too early to settle", []twtraceEvent{cancel}, 100*ms + settleNS - 1, nil, 0},
 	}
 	for _, tc := range tests {
@@ -82,6 +90,9 @@ func TestDecoderResolvesCancels(t *testing.T) {
 				if k == event.KindTWExit {
 					if got[i].Cause != tc.cause || got[i].Sock != tw {
 						t.Errorf("tw_exit cause %v sock %x, want %v %x", got[i].Cause, got[i].Sock, tc.cause, tw)
+					}
+					if inferred := tc.cause != event.CauseExpired; got[i].Inferred != inferred {
+						t.Errorf("tw_exit inferred %v, want %v", got[i].Inferred, inferred)
 					}
 				}
 			}
@@ -111,6 +122,12 @@ func TestBPFEnumsMatchTheEventModel(t *testing.T) {
 		{"tw_exit", uint32(twtraceTwEventKindEV_TW_EXIT), uint32(event.KindTWExit)},
 		{"tw_overflow", uint32(twtraceTwEventKindEV_TW_OVERFLOW), uint32(event.KindTWOverflow)},
 		{"expired", uint32(twtraceTwCauseCAUSE_EXPIRED), uint32(event.CauseExpired)},
+		{"reused", uint32(twtraceTwCauseCAUSE_REUSED), uint32(event.CauseReused)},
+		{"syn", uint32(twtraceTwCauseCAUSE_SYN), uint32(event.CauseSYN)},
+		{"rst", uint32(twtraceTwCauseCAUSE_RST), uint32(event.CauseRST)},
+		{"tw_rst", uint32(twtraceTwCauseCAUSE_TW_RST), uint32(event.CauseTWRST)},
+		{"destroyed", uint32(twtraceTwCauseCAUSE_DESTROYED), uint32(event.CauseDestroyed)},
+		{"purged", uint32(twtraceTwCauseCAUSE_PURGED), uint32(event.CausePurged)},
 	}
 	for _, p := range pairs {
 		if p.bpf != p.go_ {

@@ -72,6 +72,9 @@ func Open(ctx context.Context, cfg Config) (*Tracer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Without it, SYN reopens are reported as destroyed; everything
+	// else works.
+	reqskFn, _ := kernelSymbol("reqsk_timer_handler")
 	hz, err := kernelHZ()
 	if err != nil {
 		return nil, err
@@ -87,9 +90,10 @@ func Open(ctx context.Context, cfg Config) (*Tracer, error) {
 	spec.Maps["events"].MaxEntries = uint32(cfg.RingBytes)
 	spec.Maps["tw_info"].MaxEntries = twInfoEntries()
 	consts := map[string]any{
-		"filter_netns": cfg.NetNS,
-		"tw_timer_fn":  timerFn,
-		"wakeup_bytes": uint64(cfg.RingBytes / 4),
+		"filter_netns":   cfg.NetNS,
+		"tw_timer_fn":    timerFn,
+		"reqsk_timer_fn": reqskFn,
+		"wakeup_bytes":   uint64(cfg.RingBytes / 4),
 	}
 	for name, v := range consts {
 		if err := spec.Variables[name].Set(v); err != nil {

@@ -25,6 +25,8 @@ type twtraceCpuSlot struct {
 	}
 	Tw       uint64
 	Timeout  int64
+	RstTw    uint64
+	RstTs    uint64
 	Kind     uint8
 	Substate uint8
 	Family   uint8
@@ -40,11 +42,13 @@ type twtraceEvent struct {
 	Netns    uint32
 	Pid      uint32
 	Cpu      uint32
+	ByPid    uint32
 	Sport    uint16
 	Dport    uint16
 	Saddr    [16]uint8
 	Daddr    [16]uint8
 	Comm     [16]int8
+	ByComm   [16]int8
 	Kind     uint8
 	Family   uint8
 	OldState uint8
@@ -54,7 +58,7 @@ type twtraceEvent struct {
 	Closer   uint8
 	Cause    uint8
 	Flags    uint8
-	Pad      [7]uint8
+	Pad      [3]uint8
 }
 
 type twtraceSkInfo struct {
@@ -71,8 +75,14 @@ type twtraceSkInfo struct {
 type twtraceTwCause uint32
 
 const (
-	twtraceTwCauseCAUSE_NONE    twtraceTwCause = 0
-	twtraceTwCauseCAUSE_EXPIRED twtraceTwCause = 1
+	twtraceTwCauseCAUSE_NONE      twtraceTwCause = 0
+	twtraceTwCauseCAUSE_EXPIRED   twtraceTwCause = 1
+	twtraceTwCauseCAUSE_REUSED    twtraceTwCause = 2
+	twtraceTwCauseCAUSE_SYN       twtraceTwCause = 3
+	twtraceTwCauseCAUSE_RST       twtraceTwCause = 4
+	twtraceTwCauseCAUSE_TW_RST    twtraceTwCause = 5
+	twtraceTwCauseCAUSE_DESTROYED twtraceTwCause = 6
+	twtraceTwCauseCAUSE_PURGED    twtraceTwCause = 7
 )
 
 type twtraceTwEventFlags uint32
@@ -92,6 +102,7 @@ const (
 	twtraceTwEventKindEV_TW_OVERFLOW twtraceTwEventKind = 5
 	twtraceTwEventKindEV_TW_CANCEL   twtraceTwEventKind = 16
 	twtraceTwEventKindEV_TW_RESCHED  twtraceTwEventKind = 17
+	twtraceTwEventKindEV_TW_HINT     twtraceTwEventKind = 18
 )
 
 type twtraceTwInfo struct {
@@ -109,11 +120,13 @@ type twtraceTwInfo struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	twtraceMapConnecting     = "connecting"
 	twtraceMapCpuSlot        = "cpu_slot"
 	twtraceMapEvents         = "events"
 	twtraceMapLost           = "lost"
 	twtraceMapSkInfo         = "sk_info"
 	twtraceMapTwInfo         = "tw_info"
+	twtraceProgTwKfreeSkb    = "tw_kfree_skb"
 	twtraceProgTwRxReset     = "tw_rx_reset"
 	twtraceProgTwSetState    = "tw_set_state"
 	twtraceProgTwTimerCancel = "tw_timer_cancel"
@@ -121,6 +134,7 @@ const (
 	twtraceProgTwTimerStart  = "tw_timer_start"
 	twtraceProgTwTxReset     = "tw_tx_reset"
 	twtraceVarFilterNetns    = "filter_netns"
+	twtraceVarReqskTimerFn   = "reqsk_timer_fn"
 	twtraceVarTwTimerFn      = "tw_timer_fn"
 	twtraceVarUnusedCause    = "unused_cause"
 	twtraceVarUnusedEvent    = "unused_event"
@@ -171,6 +185,7 @@ type twtraceSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceProgramSpecs struct {
+	TwKfreeSkb    *ebpf.ProgramSpec `ebpf:"tw_kfree_skb"`
 	TwRxReset     *ebpf.ProgramSpec `ebpf:"tw_rx_reset"`
 	TwSetState    *ebpf.ProgramSpec `ebpf:"tw_set_state"`
 	TwTimerCancel *ebpf.ProgramSpec `ebpf:"tw_timer_cancel"`
@@ -183,24 +198,26 @@ type twtraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceMapSpecs struct {
-	CpuSlot *ebpf.MapSpec `ebpf:"cpu_slot"`
-	Events  *ebpf.MapSpec `ebpf:"events"`
-	Lost    *ebpf.MapSpec `ebpf:"lost"`
-	SkInfo  *ebpf.MapSpec `ebpf:"sk_info"`
-	TwInfo  *ebpf.MapSpec `ebpf:"tw_info"`
+	Connecting *ebpf.MapSpec `ebpf:"connecting"`
+	CpuSlot    *ebpf.MapSpec `ebpf:"cpu_slot"`
+	Events     *ebpf.MapSpec `ebpf:"events"`
+	Lost       *ebpf.MapSpec `ebpf:"lost"`
+	SkInfo     *ebpf.MapSpec `ebpf:"sk_info"`
+	TwInfo     *ebpf.MapSpec `ebpf:"tw_info"`
 }
 
 // twtraceVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceVariableSpecs struct {
-	FilterNetns *ebpf.VariableSpec `ebpf:"filter_netns"`
-	TwTimerFn   *ebpf.VariableSpec `ebpf:"tw_timer_fn"`
-	UnusedCause *ebpf.VariableSpec `ebpf:"unused_cause"`
-	UnusedEvent *ebpf.VariableSpec `ebpf:"unused_event"`
-	UnusedFlags *ebpf.VariableSpec `ebpf:"unused_flags"`
-	UnusedKind  *ebpf.VariableSpec `ebpf:"unused_kind"`
-	WakeupBytes *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	FilterNetns  *ebpf.VariableSpec `ebpf:"filter_netns"`
+	ReqskTimerFn *ebpf.VariableSpec `ebpf:"reqsk_timer_fn"`
+	TwTimerFn    *ebpf.VariableSpec `ebpf:"tw_timer_fn"`
+	UnusedCause  *ebpf.VariableSpec `ebpf:"unused_cause"`
+	UnusedEvent  *ebpf.VariableSpec `ebpf:"unused_event"`
+	UnusedFlags  *ebpf.VariableSpec `ebpf:"unused_flags"`
+	UnusedKind   *ebpf.VariableSpec `ebpf:"unused_kind"`
+	WakeupBytes  *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // twtraceObjects contains all objects after they have been loaded into the kernel.
@@ -223,15 +240,17 @@ func (o *twtraceObjects) Close() error {
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtraceMaps struct {
-	CpuSlot *ebpf.Map `ebpf:"cpu_slot"`
-	Events  *ebpf.Map `ebpf:"events"`
-	Lost    *ebpf.Map `ebpf:"lost"`
-	SkInfo  *ebpf.Map `ebpf:"sk_info"`
-	TwInfo  *ebpf.Map `ebpf:"tw_info"`
+	Connecting *ebpf.Map `ebpf:"connecting"`
+	CpuSlot    *ebpf.Map `ebpf:"cpu_slot"`
+	Events     *ebpf.Map `ebpf:"events"`
+	Lost       *ebpf.Map `ebpf:"lost"`
+	SkInfo     *ebpf.Map `ebpf:"sk_info"`
+	TwInfo     *ebpf.Map `ebpf:"tw_info"`
 }
 
 func (m *twtraceMaps) Close() error {
 	return _TwtraceClose(
+		m.Connecting,
 		m.CpuSlot,
 		m.Events,
 		m.Lost,
@@ -244,19 +263,21 @@ func (m *twtraceMaps) Close() error {
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtraceVariables struct {
-	FilterNetns *ebpf.Variable `ebpf:"filter_netns"`
-	TwTimerFn   *ebpf.Variable `ebpf:"tw_timer_fn"`
-	UnusedCause *ebpf.Variable `ebpf:"unused_cause"`
-	UnusedEvent *ebpf.Variable `ebpf:"unused_event"`
-	UnusedFlags *ebpf.Variable `ebpf:"unused_flags"`
-	UnusedKind  *ebpf.Variable `ebpf:"unused_kind"`
-	WakeupBytes *ebpf.Variable `ebpf:"wakeup_bytes"`
+	FilterNetns  *ebpf.Variable `ebpf:"filter_netns"`
+	ReqskTimerFn *ebpf.Variable `ebpf:"reqsk_timer_fn"`
+	TwTimerFn    *ebpf.Variable `ebpf:"tw_timer_fn"`
+	UnusedCause  *ebpf.Variable `ebpf:"unused_cause"`
+	UnusedEvent  *ebpf.Variable `ebpf:"unused_event"`
+	UnusedFlags  *ebpf.Variable `ebpf:"unused_flags"`
+	UnusedKind   *ebpf.Variable `ebpf:"unused_kind"`
+	WakeupBytes  *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // twtracePrograms contains all programs after they have been loaded into the kernel.
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtracePrograms struct {
+	TwKfreeSkb    *ebpf.Program `ebpf:"tw_kfree_skb"`
 	TwRxReset     *ebpf.Program `ebpf:"tw_rx_reset"`
 	TwSetState    *ebpf.Program `ebpf:"tw_set_state"`
 	TwTimerCancel *ebpf.Program `ebpf:"tw_timer_cancel"`
@@ -267,6 +288,7 @@ type twtracePrograms struct {
 
 func (p *twtracePrograms) Close() error {
 	return _TwtraceClose(
+		p.TwKfreeSkb,
 		p.TwRxReset,
 		p.TwSetState,
 		p.TwTimerCancel,

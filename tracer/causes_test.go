@@ -1,0 +1,422 @@
+//go:build linux
+
+package tracer_test
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/twtrace/twtrace/internal/event"
+	"github.com/twtrace/twtrace/internal/nettest"
+	"github.com/twtrace/twtrace/tracer"
+)
+
+// exitsBy matches tw_exit events of one cause.
+func exitsBy(cause event.Cause) func(*event.Event) bool {
+	return func(e *event.Event) bool { return e.Kind == event.KindTWExit && e.Cause == cause }
+}
+
+// TestReusedByConnect: with tcp_tw_reuse=1 and two local ports, the third
+// connect takes the port of the oldest tw once it is older than
+// tcp_tw_reuse_delay (1 s).
+func TestReusedByConnect(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	ns.SetSysctl(t, "net.ipv4.tcp_tw_reuse", "1")
+	ns.SetSysctl(t, "net.ipv4.ip_local_port_range", "40000 40001")
+	c := trace(t, ns, tracer.Config{}, event.CauseReused)
+	const port = 7201
+	before := ns.TcpExt(t)["TWRecycled"]
+
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", "3", "-close", "second")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", "3", "-close", "first", "-gap", "1300ms")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	evs := c.await(t, awaitEvents, "a reused tw", func(evs []event.Event) bool {
+		return count(evs, exitsBy(event.CauseReused)) >= 1 &&
+			count(evs, notOn(port, kind(event.KindTWEnter))) >= 3
+	})
+	reused := filter(evs, exitsBy(event.CauseReused))
+	if got := ns.TcpExt(t)["TWRecycled"] - before; got != uint64(len(reused)) {
+		t.Errorf("%d reused exits, TcpExt TWRecycled grew by %d", len(reused), got)
+	}
+	for _, e := range reused {
+		if e.ByPID != uint32(cli.PID) || e.ByCommString() != cli.Comm || !e.Inferred {
+			t.Errorf("reused by %d/%s (inferred %v), want %d/%s inferred", e.ByPID, e.ByCommString(), e.Inferred, cli.PID, cli.Comm)
+		}
+		if e.LPort != 40000 && e.LPort != 40001 {
+			t.Errorf("reused port %d, want 40000 or 40001", e.LPort)
+		}
+		if !e.HasDur || e.DurNS < uint64(time.Second) {
+			t.Errorf("reused tw age %v, want over tcp_tw_reuse_delay", time.Duration(e.DurNS))
+		}
+		assertFollowedByNewConnection(t, evs, e)
+	}
+}
+
+// assertFollowedByNewConnection checks that the connection that recycled
+// e's port shows up on the same tuple after the tw's end.
+func assertFollowedByNewConnection(t *testing.T, evs []event.Event, exit event.Event) {
+	t.Helper()
+	seen := false
+	for i := range evs {
+		e := &evs[i]
+		if e.Kind == event.KindTWExit && e.Sock == exit.Sock && e.MonoNS == exit.MonoNS {
+			seen = true
+			continue
+		}
+		if seen && e.Kind == event.KindState && e.New == event.Established &&
+			e.LPort == exit.LPort && e.RPort == exit.RPort && e.LAddr == exit.LAddr && e.RAddr == exit.RAddr {
+			return
+		}
+	}
+	t.Errorf("no connection on %d->%d after the tw's exit", exit.LPort, exit.RPort)
+}
+
+// TestReusedByBind: a connect from a port bound with SO_REUSEADDR takes a
+// tw's tuple even with tcp_tw_reuse=0 (the bind path of the kernel).
+func TestReusedByBind(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	ns.SetSysctl(t, "net.ipv4.tcp_tw_reuse", "0")
+	c := trace(t, ns, tracer.Config{}, event.CauseReused)
+	const port, local = 7202, 41000
+	before := ns.TcpExt(t)["TWRecycled"]
+
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", "2", "-close", "second")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", "2", "-close", "first",
+		"-bind", strconv.Itoa(local), "-reuseaddr", "-gap", "200ms")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	evs := c.await(t, awaitEvents, "the bound port's tw reused", func(evs []event.Event) bool {
+		return count(evs, exitsBy(event.CauseReused)) == 1
+	})
+	e := filter(evs, exitsBy(event.CauseReused))[0]
+	if e.LPort != local || e.ByPID != uint32(cli.PID) {
+		t.Errorf("reused port %d by %d, want %d by %d", e.LPort, e.ByPID, local, cli.PID)
+	}
+	if got := ns.TcpExt(t)["TWRecycled"] - before; got != 1 {
+		t.Errorf("TcpExt TWRecycled grew by %d, want 1", got)
+	}
+	assertFollowedByNewConnection(t, evs, e)
+}
+
+// TestSYNReopens: a client reconnecting from the same port reopens the
+// server's tw with its SYN.
+func TestSYNReopens(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := trace(t, ns, tracer.Config{}, event.CauseSYN)
+	const port, local = 7203, 42000
+
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", "2", "-close", "first")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", "2", "-close", "second",
+		"-bind", strconv.Itoa(local), "-reuseaddr", "-gap", "100ms")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	evs := c.await(t, awaitEvents, "the server's tw reopened by a SYN", func(evs []event.Event) bool {
+		return count(evs, on(port, exitsBy(event.CauseSYN))) == 1
+	})
+	e := filter(evs, on(port, exitsBy(event.CauseSYN)))[0]
+	if e.RPort != local || e.PID != uint32(srv.PID) || !e.Inferred {
+		t.Errorf("syn exit: remote port %d owner %d inferred %v, want %d, %d, true", e.RPort, e.PID, e.Inferred, local, srv.PID)
+	}
+	assertFollowedByNewConnection(t, evs, e)
+}
+
+// TestRSTKills: an in-window RST kills a tw when tcp_rfc1337=0 and does not
+// when it is 1. The RST is the kernel's own answer to the tw's ACK, which an
+// out-of-window segment provokes: the server side is gone, so its kernel
+// resets, with the sequence number the tw expects.
+func TestRSTKills(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	for _, rfc1337 := range []string{"0", "1"} {
+		t.Run("tcp_rfc1337="+rfc1337, func(t *testing.T) {
+			t.Parallel()
+			ns := nettest.NewNS(t)
+			ns.SetSysctl(t, "net.ipv4.tcp_rfc1337", rfc1337)
+			c := trace(t, ns, tracer.Config{}, event.CauseRST)
+			const port = 7204
+			srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", "1", "-close", "second")
+			srv.Ready(t)
+			cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", "1", "-close", "first")
+			cli.Wait(t)
+			srv.Wait(t)
+			evs := c.await(t, awaitEvents, "the client's tw", func(evs []event.Event) bool {
+				return count(evs, kind(event.KindTWEnter)) == 1
+			})
+			tw := filter(evs, kind(event.KindTWEnter))[0]
+			rsts := outRsts(t, ns)
+
+			injectACK(t, ns, tw.Remote(), tw.RPort, tw.Local(), tw.LPort)
+			deadline := time.Now().Add(awaitEvents)
+			for outRsts(t, ns) == rsts {
+				if time.Now().After(deadline) {
+					t.Fatal("the kernel sent no RST: the scenario did not run")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if rfc1337 == "0" {
+				evs = c.await(t, awaitEvents, "the tw killed by the RST", func(evs []event.Event) bool {
+					return count(evs, exitsBy(event.CauseRST)) == 1
+				})
+				if ss := ns.SS(t, "-tan", "state", "time-wait"); strings.Contains(ss, ":"+strconv.Itoa(int(tw.LPort))) {
+					t.Errorf("ss still lists the killed tw:\n%s", ss)
+				}
+				return
+			}
+			// The RST was processed in the sender's softirq before
+			// OutRsts could be read; nothing may have ended.
+			if got := count(c.snapshot(), kind(event.KindTWExit)); got != 0 {
+				t.Errorf("%d tw_exit with tcp_rfc1337=1, want 0:\n%s", got, dump(c.snapshot()))
+			}
+			if ss := ns.SS(t, "-tan", "state", "time-wait"); !strings.Contains(ss, ":"+strconv.Itoa(int(tw.LPort))) {
+				t.Errorf("ss no longer lists the tw:\n%s", ss)
+			}
+		})
+	}
+}
+
+// outRsts reads the Tcp OutRsts counter of /proc/net/snmp in ns.
+func outRsts(t *testing.T, ns *nettest.NS) uint64 {
+	t.Helper()
+	var n uint64
+	err := ns.Do(func() error {
+		f, err := os.Open("/proc/thread-self/net/snmp")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		var names []string
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) == 0 || fields[0] != "Tcp:" {
+				continue
+			}
+			if names == nil {
+				names = fields
+				continue
+			}
+			for i, name := range names {
+				if name == "OutRsts" && i < len(fields) {
+					n, err = strconv.ParseUint(fields[i], 10, 64)
+					return err
+				}
+			}
+		}
+		return fmt.Errorf("no Tcp OutRsts in snmp")
+	})
+	if err != nil {
+		t.Fatalf("reading OutRsts: %v", err)
+	}
+	return n
+}
+
+// injectACK sends one bare ACK with an out-of-window sequence number from
+// src to dst through a raw socket in ns.
+func injectACK(t *testing.T, ns *nettest.NS, src netip.Addr, sport uint16, dst netip.Addr, dport uint16) {
+	t.Helper()
+	pkt := make([]byte, 40)
+	ip, tcp := pkt[:20], pkt[20:]
+	ip[0] = 0x45 // IPv4, 5-word header
+	binary.BigEndian.PutUint16(ip[2:], 40)
+	ip[8], ip[9] = 64, unix.IPPROTO_TCP
+	s4, d4 := src.As4(), dst.As4()
+	copy(ip[12:], s4[:])
+	copy(ip[16:], d4[:])
+	binary.BigEndian.PutUint16(tcp[0:], sport)
+	binary.BigEndian.PutUint16(tcp[2:], dport)
+	binary.BigEndian.PutUint32(tcp[4:], 0x12345678) // out of window
+	binary.BigEndian.PutUint32(tcp[8:], 0x9abcdef0)
+	tcp[12], tcp[13] = 5<<4, 0x10 // header length, ACK
+	binary.BigEndian.PutUint16(tcp[14:], 1024)
+	binary.BigEndian.PutUint16(tcp[16:], tcpChecksum(s4, d4, tcp))
+	err := ns.Do(func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		return unix.Sendto(fd, pkt, 0, &unix.SockaddrInet4{Addr: d4})
+	})
+	if err != nil {
+		t.Fatalf("injecting an ACK: %v", err)
+	}
+}
+
+func tcpChecksum(src, dst [4]byte, seg []byte) uint16 {
+	var sum uint32
+	add := func(b []byte) {
+		for i := 0; i+1 < len(b); i += 2 {
+			sum += uint32(binary.BigEndian.Uint16(b[i:]))
+		}
+		if len(b)%2 == 1 {
+			sum += uint32(b[len(b)-1]) << 8
+		}
+	}
+	add(src[:])
+	add(dst[:])
+	sum += unix.IPPROTO_TCP + uint32(len(seg))
+	add(seg)
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// TestTWAnswersDataWithRST: data sent to a tw in substate FIN_WAIT2 (its
+// side closed, the peer still open) makes it answer with an RST and die.
+func TestTWAnswersDataWithRST(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := trace(t, ns, tracer.Config{}, event.CauseTWRST)
+	const port = 7205
+	var client net.Conn
+	err := ns.Do(func() error {
+		ln, err := net.Listen("tcp", addr(port))
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		if client, err = net.Dial("tcp", addr(port)); err != nil {
+			return err
+		}
+		server, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		return server.Close() // orphaned: its tw is born in substate FIN_WAIT2
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c.await(t, awaitEvents, "the server's tw in substate FIN_WAIT2", func(evs []event.Event) bool {
+		return count(evs, on(port, func(e *event.Event) bool {
+			return e.Kind == event.KindTWEnter && e.Substate == event.FinWait2
+		})) == 1
+	})
+	if _, err := client.Write([]byte("late data")); err != nil {
+		t.Fatalf("writing to the half-closed connection: %v", err)
+	}
+	evs := c.await(t, awaitEvents, "the tw answering with an RST", func(evs []event.Event) bool {
+		return count(evs, on(port, exitsBy(event.CauseTWRST))) == 1
+	})
+	if e := filter(evs, on(port, exitsBy(event.CauseTWRST)))[0]; e.Substate != event.FinWait2 {
+		t.Errorf("tw_rst exit substate %v, want FIN_WAIT2", e.Substate)
+	}
+	// The kernel's view: the client got the RST, so its next write fails.
+	if _, err := client.Write([]byte("more")); err == nil {
+		t.Errorf("client write after the RST succeeded, want connection reset or broken pipe")
+	}
+}
+
+// TestDestroyedBySSK: ss -K kills tw sockets through sock_destroy.
+func TestDestroyedBySSK(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := trace(t, ns, tracer.Config{}, event.CauseDestroyed)
+	const n, port = 2, 7206
+	makeClientTW(t, ns, c, n, port)
+
+	if out, err := ns.Command("ss", "-K", "-tan", "state", "time-wait").CombinedOutput(); err != nil {
+		t.Fatalf("ss -K: %v\n%s", err, out)
+	}
+	c.await(t, awaitEvents, "the tw destroyed", func(evs []event.Event) bool {
+		return count(evs, exitsBy(event.CauseDestroyed)) == n
+	})
+	if tw := ns.Sockstat(t).TW; tw != 0 {
+		t.Errorf("sockstat tw %d after ss -K, want 0", tw)
+	}
+}
+
+// TestPurgedWithTheNamespace: deleting a namespace purges its tw.
+func TestPurgedWithTheNamespace(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := trace(t, ns, tracer.Config{}, event.CausePurged)
+	const n, port = 3, 7207
+	makeClientTW(t, ns, c, n, port)
+
+	if err := ns.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	c.await(t, awaitEvents, "the tw purged", func(evs []event.Event) bool {
+		return count(evs, exitsBy(event.CausePurged)) == n
+	})
+}
+
+// makeClientTW leaves n client-side tw in ns and waits until twtrace saw
+// them.
+func makeClientTW(t *testing.T, ns *nettest.NS, c *capture, n, port int) {
+	t.Helper()
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
+	cli.Wait(t)
+	srv.Wait(t)
+	c.await(t, awaitEvents, "the tw created", func(evs []event.Event) bool {
+		return count(evs, kind(event.KindTWEnter)) == n
+	})
+	if tw := ns.Sockstat(t).TW; tw != uint64(n) {
+		t.Fatalf("sockstat tw %d, want %d", tw, n)
+	}
+}
+
+// TestSubstateChange: the server closes first while the client holds the
+// connection in CLOSE_WAIT, so the server's tw is born in substate
+// FIN_WAIT2; the client's close turns it into TIME_WAIT.
+func TestSubstateChange(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := trace(t, ns, tracer.Config{})
+	const port = 7208
+
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", "1", "-close", "first")
+	srv.Ready(t)
+	// Long enough that the re-armed timer lands in another wheel bucket
+	// (2 s at HZ=250), so the change is visible as a timer event.
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", "1", "-close", "second", "-hold", "3s")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	evs := c.await(t, awaitEvents, "the substate change", func(evs []event.Event) bool {
+		return count(evs, on(port, kind(event.KindTWSubstate))) == 1
+	})
+	enter := filter(evs, on(port, kind(event.KindTWEnter)))
+	if len(enter) != 1 || enter[0].Substate != event.FinWait2 {
+		t.Fatalf("server tw_enter %v, want one in substate FIN_WAIT2", enter)
+	}
+	change := filter(evs, on(port, kind(event.KindTWSubstate)))[0]
+	if change.Substate != event.TimeWait || change.PID != uint32(srv.PID) || change.TimeoutNS < uint64(55*time.Second) {
+		t.Errorf("tw_substate: %v owner %d timeout %v, want TIME_WAIT, %d, ~60 s",
+			change.Substate, change.PID, time.Duration(change.TimeoutNS), srv.PID)
+	}
+	if ss := ns.SS(t, "-tan", "state", "time-wait"); !strings.Contains(ss, addr(port)) {
+		t.Errorf("ss does not show the tw in TIME-WAIT:\n%s", ss)
+	}
+}
