@@ -251,6 +251,13 @@ func TestCloseWaitLeak(t *testing.T) {
 	if cw := a.Summary().CloseWait; !equalCloseWait(cw, want) {
 		t.Errorf("close_wait = %+v, want %+v", cw, want)
 	}
+	leaks := a.Snapshot().Leaks
+	if len(leaks) != 3 || leaks[0].Remote.Port() != 50000 || leaks[0].End != 0 {
+		t.Fatalf("leaks = %+v, want 3 open connections, the one from port 50000 first", leaks)
+	}
+	if st := leaks[0].Steps[len(leaks[0].Steps)-1]; st.State != event.CloseWait || st.DurNS != uint64(35*sec) {
+		t.Errorf("oldest leak's CLOSE_WAIT step = %+v, want 35 s so far", st)
+	}
 	feed(a, one(s1.state(40*sec, event.CloseWait, event.LastAck)))
 	want = CloseWait{Count: 2, Leaked: 2, Threshold: 30 * sec, Owners: []Leak{
 		{Owner{200, "nginx"}, 1, 35 * sec},

@@ -45,7 +45,11 @@ func (a *Aggregator) Snapshot() *Snapshot {
 	}
 	s.Recent = make([]Conn, a.closed.n)
 	for i := range s.Recent {
-		s.Recent[i] = a.closed.newest(i).view()
+		e := a.closed.newest(i)
+		s.Recent[i] = a.view(&e.conn, e)
+	}
+	for id := a.leaks.head; id != 0 && len(s.Leaks) < n; id = a.t.at(id).next {
+		s.Leaks = append(s.Leaks, a.view(a.t.at(id), nil))
 	}
 	return s
 }
@@ -135,9 +139,9 @@ func compareDestinations(x, y *Destination) int {
 
 func ns(v uint64) time.Duration { return time.Duration(v) }
 
-// view materialises an ended connection.
-func (e *ended) view() Conn {
-	c := &e.conn
+// view materialises a connection; e describes its end, or is nil while
+// it is open, when its current step lasts until now.
+func (a *Aggregator) view(c *conn, e *ended) Conn {
 	v := Conn{
 		NetNS:  c.netns,
 		Local:  addrPortOf(c.family, &c.laddr, c.lport),
@@ -146,16 +150,18 @@ func (e *ended) view() Conn {
 		Role:   c.role,
 		Closer: c.closer,
 		Steps:  make([]Step, c.nsteps),
-		End:    e.how,
-		Cause:  e.cause,
-		EndNS:  e.endNS,
+	}
+	last := a.now
+	if e != nil {
+		v.End, v.Cause, v.EndNS = e.how, e.cause, e.endNS
+		last = e.endNS
+		if e.how == EndMissed {
+			last = 0 // when it really ended is unknown
+		}
 	}
 	for i := range v.Steps {
 		st := Step{State: c.steps[i], StartNS: c.at[i]}
-		next := e.endNS
-		if e.how == EndMissed {
-			next = 0
-		}
+		next := last
 		if i+1 < len(v.Steps) {
 			next = c.at[i+1]
 		}

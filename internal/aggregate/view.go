@@ -45,6 +45,8 @@ type Snapshot struct {
 	TopRemotes    []RemoteTW
 	// Recent lists ended connections, the latest first.
 	Recent []Conn
+	// Leaks lists the oldest CLOSE_WAIT leaks, oldest first.
+	Leaks []Conn
 }
 
 // DurationStates are the states whose durations are measured, in the
@@ -129,7 +131,7 @@ type Conn struct {
 	Role   event.Role
 	Closer event.Closer
 	Steps  []Step
-	End    End
+	End    End         // 0 while the connection is open
 	Cause  event.Cause // why the tw ended, when End is EndTW
 	EndNS  uint64
 }
@@ -166,7 +168,8 @@ func (c *Conn) Direction() Direction {
 }
 
 // Step is a state a connection was in. StartNS is 0 when the entry was
-// not seen; DurNS is then unknown too and 0.
+// not seen; DurNS is then unknown too and 0. The current step of an open
+// connection lasts until the snapshot.
 type Step struct {
 	State   event.State
 	StartNS uint64
