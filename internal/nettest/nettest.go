@@ -13,6 +13,25 @@
 // package that uses Start must route its TestMain through Main:
 //
 //	func TestMain(m *testing.M) { nettest.Main(m) }
+//
+// A typical kernel test, client closing first:
+//
+//	ns := nettest.NewNS(t) // skips without root, fails if TWTRACE_REQUIRE_PRIVILEGED=1
+//	// ... attach the tracer with a filter on ns.Inode / ns.Path ...
+//	srv := ns.Start(t, "srv", "server", "-addr", "127.0.0.1:7001", "-n", "3", "-close", "second")
+//	srv.Ready(t)
+//	cli := ns.Start(t, "cli", "client", "-addr", "127.0.0.1:7001", "-n", "3", "-close", "first")
+//	cli.Wait(t)
+//	srv.Wait(t)
+//	// cli.PID owns 3 tw; ns.Sockstat(t).TW reaches 3 (poll: the last one
+//	// appears in softirq just after the processes exit).
+//
+// Close modes (-close, either side): first (plain close() after the
+// exchange), shutdown (shutdown(SHUT_WR), wait for the peer's FIN, close),
+// second (wait for the peer's FIN, then close), linger0 (RST). Other flags:
+// -n, -delay, -hold, -timeout, and on the client -bind, -reuseaddr, -gap.
+// "fork -n N -- server ..." is an nginx-like master whose N workers share
+// its listening socket; Proc.Workers gives their PIDs.
 package nettest
 
 import (
