@@ -23,8 +23,7 @@
 //	cli := ns.Start(t, "cli", "client", "-addr", "127.0.0.1:7001", "-n", "3", "-close", "first")
 //	cli.Wait(t)
 //	srv.Wait(t)
-//	// cli.PID owns 3 tw; ns.Sockstat(t).TW reaches 3 (poll: the last one
-//	// appears in softirq just after the processes exit).
+//	ns.AwaitTW(t, 3) // cli.PID owns them
 //
 // Close modes (-close, either side): first (plain close() after the
 // exchange), shutdown (shutdown(SHUT_WR), wait for the peer's FIN, close),

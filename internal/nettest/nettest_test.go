@@ -14,24 +14,6 @@ import (
 
 func TestMain(m *testing.M) { Main(m) }
 
-// awaitTW polls the namespace's sockstat until tw reaches want, because the
-// last connection's tw is created in softirq, a moment after the processes
-// that made it may have exited.
-func awaitTW(t *testing.T, ns *NS, want uint64) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		s := ns.Sockstat(t)
-		if s.TW == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sockstat tw = %d, want %d (%+v)", s.TW, want, s)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // twLocalPorts returns the local ports of the sockets `ss` lists in
 // TIME_WAIT inside ns.
 func twLocalPorts(t *testing.T, ns *NS) []int {
@@ -71,7 +53,7 @@ func TestClientClosesFirst(t *testing.T) {
 	run(t, ns,
 		[]string{"-addr", "127.0.0.1:7001", "-n", fmt.Sprint(n), "-close", "second"},
 		[]string{"-addr", "127.0.0.1:7001", "-n", fmt.Sprint(n), "-close", "first"})
-	awaitTW(t, ns, n)
+	ns.AwaitTW(t, n)
 	ports := twLocalPorts(t, ns)
 	if len(ports) != n {
 		t.Fatalf("ss lists %d TIME_WAIT sockets, want %d", len(ports), n)
@@ -91,7 +73,7 @@ func TestIPv6(t *testing.T) {
 	run(t, ns,
 		[]string{"-addr", "[::1]:7008", "-n", fmt.Sprint(n), "-close", "second"},
 		[]string{"-addr", "[::1]:7008", "-n", fmt.Sprint(n), "-close", "first"})
-	awaitTW(t, ns, n)
+	ns.AwaitTW(t, n)
 	if out := ns.SS(t, "-Htan6", "state", "time-wait"); strings.Count(out, "[::1]:") != 2*n {
 		t.Errorf("want %d IPv6 TIME_WAIT sockets:\n%s", n, out)
 	}
@@ -103,7 +85,7 @@ func TestServerClosesFirst(t *testing.T) {
 	_, cli := run(t, ns,
 		[]string{"-addr", "127.0.0.1:7002", "-n", fmt.Sprint(n), "-close", "shutdown"},
 		[]string{"-addr", "127.0.0.1:7002", "-n", fmt.Sprint(n), "-close", "second", "-hold", "20ms"})
-	awaitTW(t, ns, n)
+	ns.AwaitTW(t, n)
 	ports := twLocalPorts(t, ns)
 	if len(ports) != n {
 		t.Fatalf("ss lists %d TIME_WAIT sockets, want %d", len(ports), n)
@@ -149,7 +131,7 @@ func TestOrphanedCloseHoldsCloseWait(t *testing.T) {
 		t.Errorf("while the client holds: sockstat tw = %d, want at most 1", s.TW)
 	}
 	cli.Wait(t)
-	awaitTW(t, ns, 1)
+	ns.AwaitTW(t, 1)
 	if ports := twLocalPorts(t, ns); len(ports) != 1 || ports[0] != 7003 {
 		t.Errorf("TIME_WAIT local ports = %v, want [7003]", ports)
 	}
@@ -179,7 +161,7 @@ func TestSysctlOverflowsTWTable(t *testing.T) {
 	run(t, ns,
 		[]string{"-addr", "127.0.0.1:7005", "-n", fmt.Sprint(n), "-close", "second"},
 		[]string{"-addr", "127.0.0.1:7005", "-n", fmt.Sprint(n), "-close", "shutdown"})
-	awaitTW(t, ns, 2)
+	ns.AwaitTW(t, 2)
 	if got := ns.TcpExt(t)["TCPTimeWaitOverflow"] - before; got != n-2 {
 		t.Errorf("TCPTimeWaitOverflow grew by %d, want %d", got, n-2)
 	}
@@ -202,7 +184,7 @@ func TestBindReusesTimeWaitPort(t *testing.T) {
 	if got := strings.Count(cli.Stdout(), "conn 127.0.0.1:40000 127.0.0.1:7007"); got != 3 {
 		t.Errorf("client connected %d times from port 40000, want 3:\n%s", got, cli.Stdout())
 	}
-	awaitTW(t, ns, 1)
+	ns.AwaitTW(t, 1)
 	if got := ns.TcpExt(t)["TWRecycled"] - before; got != 2 {
 		t.Errorf("TWRecycled grew by %d, want 2", got)
 	}
@@ -243,7 +225,7 @@ func TestForkSharesListener(t *testing.T) {
 	if got := strings.Count(master.Stdout(), "conn 127.0.0.1:7006 "); got != workers*each {
 		t.Errorf("workers accepted %d connections, want %d:\n%s", got, workers*each, master.Stdout())
 	}
-	awaitTW(t, ns, workers*each)
+	ns.AwaitTW(t, workers*each)
 }
 
 func TestDeleteRemovesNS(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -134,6 +135,25 @@ func (ns *NS) Sockstat(t testing.TB) netstat.Sockstat {
 		t.Fatalf("sockstat in %s: %v", ns.Name, err)
 	}
 	return s
+}
+
+// AwaitTW waits, up to 10 s, until the namespace's sockstat tw count is
+// want, and fails the test otherwise. A tw is created in softirq when the
+// last FIN or ACK arrives, which may be just after the processes that
+// made it have exited, so tests poll for it instead of reading it once.
+func (ns *NS) AwaitTW(t testing.TB, want uint64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s := ns.Sockstat(t)
+		if s.TW == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sockstat tw in %s = %d, want %d", ns.Name, s.TW, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TcpExt returns the TcpExt counters of /proc/net/netstat inside the
