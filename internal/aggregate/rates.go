@@ -6,7 +6,7 @@ type rates struct {
 }
 
 // Rate is how often something happened per second, over the last 1, 10
-// and 60 seconds of event time.
+// and 60 complete seconds of event time.
 type Rate struct{ Last1s, Last10s, Last60s float64 }
 
 // Rates are the aggregate's event rates.

@@ -14,16 +14,21 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-// busy returns an aggregate with something in every summary section.
+// busy returns an aggregate with something in every summary section: 40
+// client connections over 20 s to a destination with 50 ports, 10 of
+// their tw reused, and a server connection left in CLOSE_WAIT.
 func busy() *Aggregator {
-	a := New(Config{PortRanges: map[uint32]PortRange{testNetNS: {40000, 40099}}})
+	a := New(Config{
+		PortRanges: map[uint32]PortRange{testNetNS: {40000, 40049}},
+		LeakAfter:  20 * sec,
+	})
 	var scripts [][]event.Event
 	for i := range 40 {
 		c := client(uint16(40000 + i))
 		at := time.Duration(i) * 500 * ms
 		evs := c.activeClose(at)
 		if i < 10 {
-			evs = append(evs, c.withCloser(event.CloserLocal).twExit(at+30*sec, event.CauseReused, 20*sec))
+			evs = append(evs, c.withCloser(event.CloserLocal).twExit(at+12*sec, event.CauseReused, 2*sec))
 		}
 		scripts = append(scripts, evs)
 	}
@@ -31,7 +36,7 @@ func busy() *Aggregator {
 	scripts = append(scripts, one(
 		s.state(0, event.SynRecv, event.Established),
 		s.state(sec, event.Established, event.CloseWait),
-		lost(33*sec, 3),
+		lost(22*sec, 3),
 	))
 	feed(a, inOrder(scripts...))
 	return a

@@ -59,7 +59,8 @@ func TestRecentIsBounded(t *testing.T) {
 	}
 }
 
-// TestRates counts per second over 1, 10 and 60 s of event time.
+// TestRates counts per second over the last 1, 10 and 60 complete
+// seconds of event time.
 func TestRates(t *testing.T) {
 	a := New(Config{})
 	// 5 connections a second for 20 s.
@@ -74,7 +75,8 @@ func TestRates(t *testing.T) {
 	}
 	feed(a, one(tick(24*sec+900*ms)))
 	got = a.Snapshot().Rates.Opened
-	if want := (Rate{Last1s: 0, Last10s: 2.5, Last60s: 4}); got != want {
+	// 6 of the last 10 seconds had 5 a second; 100 in the 24 s since start.
+	if want := (Rate{Last1s: 0, Last10s: 3, Last60s: 100.0 / 24}); got != want {
 		t.Errorf("5 s later: opened = %+v, want %+v", got, want)
 	}
 }
