@@ -37,6 +37,7 @@ type scene struct {
 // server side, CLOSE_WAIT on the client's), and waits until the kernel
 // counts every tw.
 func newScene(t *testing.T) *scene {
+	t.Helper()
 	requirePrivileged(t)
 	sc := &scene{name: privateNetNS(t), families: len(networks())}
 	sc.path = "/run/netns/" + sc.name
