@@ -24,13 +24,16 @@ func (a *Aggregator) Add(e *event.Event) {
 }
 
 func (a *Aggregator) onState(e *event.Event) {
-	if e.Old == event.Listen || e.New == event.Listen {
+	if e.New == event.Listen || e.Old == event.Listen && e.New == event.Close {
 		a.onListener(e)
 		return
 	}
 	k := a.t.hash(keyOfEvent(e))
 	id := a.t.find(&k, phaseLive)
-	born := e.Old == event.Close || e.Old == event.StateNone
+	// A socket is born by connect() (CLOSE -> SYN_SENT) or as a
+	// listener's child (LISTEN -> SYN_RECV: the child starts as a copy of
+	// its listener).
+	born := e.Old == event.Close || e.Old == event.StateNone || e.Old == event.Listen
 	if id != 0 && (born || e.Old == event.SynRecv) && a.t.at(id).state != e.Old {
 		// A new socket on the tuple: the record is an earlier
 		// connection whose end was lost.
@@ -42,8 +45,8 @@ func (a *Aggregator) onState(e *event.Event) {
 		return
 	}
 	if id == 0 {
-		// An accepted connection (SYN_RECV is where a server's starts),
-		// or a socket that existed before twtrace.
+		// An accepted connection whose birth was not seen, or a socket
+		// that existed before twtrace.
 		id = a.openFor(&k, phaseLive, e, e.Old, startOf(e), e.Old == event.SynRecv)
 	} else {
 		a.annotate(id, e)
@@ -74,12 +77,15 @@ func startOf(e *event.Event) uint64 {
 	return 0
 }
 
+// onListener counts listening sockets per port: a socket on a listening
+// port was accepted, which gives a role to sockets the tracer could not
+// attribute.
 func (a *Aggregator) onListener(e *event.Event) {
 	k := portKey{e.NetNS, e.LPort}
 	switch {
 	case e.New == event.Listen:
 		addCount(a.listeners, k, 1)
-	case e.New == event.Close && a.listeners[k] > 0:
+	case a.listeners[k] > 0:
 		addCount(a.listeners, k, -1)
 	}
 }

@@ -129,6 +129,7 @@ func TestLifecycles(t *testing.T) {
 	}, {
 		name: "server: peer closes first, no tw here",
 		events: one(
+			s.state(-ms, event.Listen, event.SynRecv),
 			s.state(0, event.SynRecv, event.Established),
 			rs.state(5*sec, event.Established, event.CloseWait),
 			rs.state(5*sec+3*ms, event.CloseWait, event.LastAck),

@@ -80,3 +80,28 @@ func TestRates(t *testing.T) {
 		t.Errorf("5 s later: opened = %+v, want %+v", got, want)
 	}
 }
+
+// TestAcceptedConnection follows a server connection from its birth as a
+// listener's child: counted once as opened, and the listener tells the
+// role of a socket the tracer could not attribute.
+func TestAcceptedConnection(t *testing.T) {
+	a := New(Config{})
+	listener := newConn(event.RoleUnknown, "10.0.0.1:80", "0.0.0.0:0", 200, "nginx")
+	s := server(50000)
+	unattributed := server(50001).withOwner(0, "")
+	unattributed.e.Role = event.RoleUnknown
+	feed(a, one(
+		listener.state(0, event.Close, event.Listen),
+		s.state(sec, event.Listen, event.SynRecv),
+		s.state(sec+ms, event.SynRecv, event.Established),
+		unattributed.twEnter(sec+2*ms, event.TimeWait),
+		tick(2*sec),
+	))
+	snap := a.Snapshot()
+	if snap.Live[event.Established] != 1 || snap.Rates.Opened.Last1s != 1 {
+		t.Errorf("established %d, opened %v/s; want 1, 1", snap.Live[event.Established], snap.Rates.Opened.Last1s)
+	}
+	if want := []PortTW{{testNetNS, 80, 1}}; !slices.Equal(snap.TopLocalPorts, want) {
+		t.Errorf("tw by local port = %v, want %v", snap.TopLocalPorts, want)
+	}
+}
