@@ -33,8 +33,10 @@ struct sk_info {
 };
 
 enum sk_flags {
-	SKF_RX_RST = 1,  /* an RST was received (tcp_receive_reset) */
-	SKF_TX_RST = 2,  /* this socket sent an RST (tcp_send_reset) */
+	SKF_RX_RST = 1,     /* an RST was received (tcp_receive_reset) */
+	SKF_TX_RST = 2,     /* this socket sent an RST (tcp_send_reset) */
+	SKF_WANT_KNOWN = 4, /* SKF_WANTED is up to date with the owner */
+	SKF_WANTED = 8,     /* the owner passes the owner filter */
 };
 
 /* sk_info: per-socket storage. Created by the set_state program on a
@@ -48,7 +50,8 @@ struct {
 	__type(value, struct sk_info);
 } sk_info SEC(".maps");
 
-/* What twtrace knows about a tw: the full socket's owner, carried over. */
+/* What twtrace knows about a tw: the full socket's owner, carried over.
+ * Only tw that pass the filters get one. */
 struct tw_info {
 	__u64 birth;     /* when the tw took over the connection */
 	__u32 pid;
@@ -60,7 +63,8 @@ struct tw_info {
 };
 
 /* tw_info: keyed by tw address. Inserted at the handoff from a full socket
- * (set_state program); deleted when the timer expires. Killed tw are not
+ * (set_state program) when the tw is to be shown; deleted when the timer
+ * expires. Killed tw are not
  * deleted here (only Go learns of the kill, later), so the map is an LRU:
  * stale entries are never touched again and are evicted first. A tw
  * address is reused within microseconds, which overwrites the entry.
@@ -100,7 +104,8 @@ struct cpu_slot {
 	__u8 kind;
 	__u8 substate;
 	__u8 family;
-	__u8 _pad[5];
+	__u8 shown;      /* SLOT_CANCEL: the cancel was reported */
+	__u8 _pad[4];
 };
 
 /* cpu_slot: one per CPU, overwritten by every timer event (see above). */

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common.h"
+#include "filter.h"
 
 /* process_context reports transitions that only run inside a system call
  * of the socket's owner: connect(), listen(), close()/shutdown(). Every
@@ -91,7 +92,7 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	struct sk_info *st;
 	struct cpu_slot *slot;
 	struct event *e;
-	bool to_tw = false, overflow = false;
+	bool to_tw = false, overflow = false, want;
 	__u64 now;
 	__u8 family;
 
@@ -126,8 +127,12 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	if (process_context(old, new)) {
 		st->pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(st->comm, sizeof(st->comm));
+		st->flags &= ~(SKF_WANT_KNOWN | SKF_WANTED);
 	}
 	settle_closer(st, old, new);
+	if (!(st->flags & SKF_WANT_KNOWN))
+		st->flags |= SKF_WANT_KNOWN | (owner_wanted(st->pid, st->comm) ? SKF_WANTED : 0);
+	want = (st->flags & SKF_WANTED) && tuple_wanted(&t, family);
 
 	if (new == TCP_CLOSE && (old == TCP_FIN_WAIT2 || old == TCP_CLOSING)) {
 		slot = get_slot();
@@ -137,7 +142,7 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 			overflow = true;
 	}
 
-	e = reserve(EV_STATE, now);
+	e = want ? reserve(EV_STATE, now) : NULL;
 	if (e) {
 		set_tuple(e, &t, family);
 		set_owner(e, st->pid, st->comm);
@@ -155,9 +160,10 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	st->state_ts = now;
 
 	if (to_tw) {
-		handoff(slot, st, now, family);
+		if (want)
+			handoff(slot, st, now, family);
 		slot->kind = SLOT_EMPTY;
-	} else if (overflow) {
+	} else if (overflow && want) {
 		e = reserve(EV_TW_OVERFLOW, now);
 		if (e) {
 			set_tuple(e, &t, family);

@@ -5,13 +5,17 @@
 #pragma once
 
 #include "common.h"
+#include "filter.h"
 
 /* emit_hint tells Go what killed the tw this CPU just cancelled. */
 static __always_inline void emit_hint(struct cpu_slot *slot, __u8 cause)
 {
-	struct event *e = reserve(EV_TW_HINT, bpf_ktime_get_ns());
+	struct event *e;
 
 	slot->kind = SLOT_EMPTY;
+	if (!slot->shown)
+		return;
+	e = reserve(EV_TW_HINT, bpf_ktime_get_ns());
 	if (!e)
 		return;
 	set_tuple(e, &slot->t, slot->family);
@@ -68,6 +72,13 @@ static __always_inline __s64 jiffies_left(struct inet_timewait_sock *tw)
 	return (__s64)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());
 }
 
+/* tw_wanted: a tw is shown when it passes the tuple filters and, under an
+ * owner filter, when the handoff recorded it (only wanted tw get info). */
+static __always_inline bool tw_wanted(const struct tw_info *info, const struct tuple *t, __u8 family)
+{
+	return (info || !filter_owner) && tuple_wanted(t, family);
+}
+
 /* tw_event fills a record about tw from what the handoff stored. */
 static __always_inline struct event *tw_event(__u8 kind, __u64 now, __u64 twaddr,
 					      const struct tuple *t, __u8 family,
@@ -119,7 +130,10 @@ static __always_inline int on_timer_start(struct timer_list *timer)
 	if (slot->kind == SLOT_CANCEL && slot->tw == (__u64)tw && tuple_eq(&slot->t, &t)) {
 		__u64 key = (__u64)tw, now = bpf_ktime_get_ns();
 		struct tw_info *info = bpf_map_lookup_elem(&tw_info, &key);
-		struct event *e = tw_event(EV_TW_RESCHED, now, key, &t, family, substate, info);
+		struct event *e = NULL;
+
+		if (tw_wanted(info, &t, family))
+			e = tw_event(EV_TW_RESCHED, now, key, &t, family, substate, info);
 
 		if (e) {
 			e->old_state = info ? info->substate : 0;
@@ -243,7 +257,10 @@ static __always_inline int on_timer_cancel(struct timer_list *timer)
 	key = (__u64)tw;
 	now = bpf_ktime_get_ns();
 	info = bpf_map_lookup_elem(&tw_info, &key);
-	e = tw_event(EV_TW_CANCEL, now, key, &t, family, BPF_CORE_READ(tw, tw_substate), info);
+	e = NULL;
+	if (tw_wanted(info, &t, family))
+		e = tw_event(EV_TW_CANCEL, now, key, &t, family, BPF_CORE_READ(tw, tw_substate), info);
+	slot->shown = e != NULL;
 	if (e) {
 		e->timeout = jiffies_left(tw);
 		e->cause = kill_cause(slot, tw, &t, now, e);
@@ -276,8 +293,10 @@ static __always_inline int on_timer_expire(struct timer_list *timer)
 		return 0;
 	key = (__u64)tw;
 	info = bpf_map_lookup_elem(&tw_info, &key);
-	e = tw_event(EV_TW_EXIT, bpf_ktime_get_ns(), key, &t, family,
-		     BPF_CORE_READ(tw, tw_substate), info);
+	e = NULL;
+	if (tw_wanted(info, &t, family))
+		e = tw_event(EV_TW_EXIT, bpf_ktime_get_ns(), key, &t, family,
+			     BPF_CORE_READ(tw, tw_substate), info);
 	if (e) {
 		e->cause = CAUSE_EXPIRED;
 		e->timeout = jiffies_left(tw);

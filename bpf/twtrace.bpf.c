@@ -1,9 +1,11 @@
 //go:build ignore
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* twtrace's BPF entry points. Each is a thin SEC() wrapper; the logic is in
- * the topic headers (owner.h: full sockets, tw.h: the tw lifecycle). */
+ * the topic headers (owner.h: full sockets, tw.h: the tw lifecycle,
+ * filter.h: what the user asked to see). */
 
 #include "common.h"
+#include "filter.h"
 #include "owner.h"
 #include "tw.h"
 
@@ -57,4 +59,10 @@ SEC("tp_btf/timer_expire_entry")
 int BPF_PROG(tw_timer_expire, struct timer_list *timer)
 {
 	return on_timer_expire(timer);
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(tw_fork, struct task_struct *parent, struct task_struct *child)
+{
+	return on_fork(parent, child);
 }

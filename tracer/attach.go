@@ -18,7 +18,7 @@ import (
 // with ENOENT, neither of which is ebpf.ErrNotSupported.
 type rung struct {
 	name   string
-	attach func(*twtraceObjects) ([]link.Link, []event.Hook, error)
+	attach func(*twtraceObjects, Config) ([]link.Link, []event.Hook, error)
 }
 
 // ladder lists the rungs, most precise first. The tracepoint rung loads
@@ -30,7 +30,7 @@ var ladder = []rung{
 func (t *Tracer) attach() error {
 	var refused []string
 	for _, r := range ladder {
-		links, hooks, err := r.attach(&t.objs)
+		links, hooks, err := r.attach(&t.objs, t.cfg)
 		if err != nil {
 			refused = append(refused, fmt.Sprintf("%s: %v", r.name, err))
 			continue
@@ -41,11 +41,12 @@ func (t *Tracer) attach() error {
 	return fmt.Errorf("no attach backend works on this kernel: %s", strings.Join(refused, "; "))
 }
 
-func attachTracepoints(o *twtraceObjects) ([]link.Link, []event.Hook, error) {
-	progs := []struct {
+func attachTracepoints(o *twtraceObjects, cfg Config) ([]link.Link, []event.Hook, error) {
+	type tp struct {
 		name string
 		prog *ebpf.Program
-	}{
+	}
+	progs := []tp{
 		{"inet_sock_set_state", o.TwSetState},
 		{"tcp_receive_reset", o.TwRxReset},
 		{"tcp_send_reset", o.TwTxReset},
@@ -53,6 +54,9 @@ func attachTracepoints(o *twtraceObjects) ([]link.Link, []event.Hook, error) {
 		{"timer_start", o.TwTimerStart},
 		{"timer_cancel", o.TwTimerCancel},
 		{"timer_expire_entry", o.TwTimerExpire},
+	}
+	if cfg.Filter.Children {
+		progs = append(progs, tp{"sched_process_fork", o.TwFork})
 	}
 	var links []link.Link
 	for _, p := range progs {

@@ -56,7 +56,7 @@ func trace(t *testing.T, ns *nettest.NS, cfg tracer.Config, causes ...event.Caus
 
 func traceInto(t *testing.T, ns *nettest.NS, cfg tracer.Config, c *capture) *capture {
 	t.Helper()
-	cfg.NetNS = ns.Inode
+	cfg.Filter.NetNS = ns.Inode
 	tr, err := tracer.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("opening the tracer: %v", err)

@@ -49,7 +49,7 @@ func TestReusedByConnect(t *testing.T) {
 		return count(evs, exitsBy(event.CauseReused)) >= 1 &&
 			count(evs, notOn(port, kind(event.KindTWEnter))) >= 3
 	})
-	reused := filter(evs, exitsBy(event.CauseReused))
+	reused := only(evs, exitsBy(event.CauseReused))
 	if got := ns.TcpExt(t)["TWRecycled"] - before; got != uint64(len(reused)) {
 		t.Errorf("%d reused exits, TcpExt TWRecycled grew by %d", len(reused), got)
 	}
@@ -107,7 +107,7 @@ func TestReusedByBind(t *testing.T) {
 	evs := c.await(t, awaitEvents, "the bound port's tw reused", func(evs []event.Event) bool {
 		return count(evs, exitsBy(event.CauseReused)) == 1
 	})
-	e := filter(evs, exitsBy(event.CauseReused))[0]
+	e := only(evs, exitsBy(event.CauseReused))[0]
 	if e.LPort != local || e.ByPID != uint32(cli.PID) {
 		t.Errorf("reused port %d by %d, want %d by %d", e.LPort, e.ByPID, local, cli.PID)
 	}
@@ -136,7 +136,7 @@ func TestSYNReopens(t *testing.T) {
 	evs := c.await(t, awaitEvents, "the server's tw reopened by a SYN", func(evs []event.Event) bool {
 		return count(evs, on(port, exitsBy(event.CauseSYN))) == 1
 	})
-	e := filter(evs, on(port, exitsBy(event.CauseSYN)))[0]
+	e := only(evs, on(port, exitsBy(event.CauseSYN)))[0]
 	if e.RPort != local || e.PID != uint32(srv.PID) || !e.Inferred {
 		t.Errorf("syn exit: remote port %d owner %d inferred %v, want %d, %d, true", e.RPort, e.PID, e.Inferred, local, srv.PID)
 	}
@@ -164,7 +164,7 @@ func TestRSTKills(t *testing.T) {
 			evs := c.await(t, awaitEvents, "the client's tw", func(evs []event.Event) bool {
 				return count(evs, kind(event.KindTWEnter)) == 1
 			})
-			tw := filter(evs, kind(event.KindTWEnter))[0]
+			tw := only(evs, kind(event.KindTWEnter))[0]
 			rsts := outRsts(t, ns)
 
 			injectACK(t, ns, tw.Remote(), tw.RPort, tw.Local(), tw.LPort)
@@ -323,7 +323,7 @@ func TestTWAnswersDataWithRST(t *testing.T) {
 	evs := c.await(t, awaitEvents, "the tw answering with an RST", func(evs []event.Event) bool {
 		return count(evs, on(port, exitsBy(event.CauseTWRST))) == 1
 	})
-	if e := filter(evs, on(port, exitsBy(event.CauseTWRST)))[0]; e.Substate != event.FinWait2 {
+	if e := only(evs, on(port, exitsBy(event.CauseTWRST)))[0]; e.Substate != event.FinWait2 {
 		t.Errorf("tw_rst exit substate %v, want FIN_WAIT2", e.Substate)
 	}
 	// The kernel's view: the client got the RST, so its next write fails.
@@ -407,11 +407,11 @@ func TestSubstateChange(t *testing.T) {
 	evs := c.await(t, awaitEvents, "the substate change", func(evs []event.Event) bool {
 		return count(evs, on(port, kind(event.KindTWSubstate))) == 1
 	})
-	enter := filter(evs, on(port, kind(event.KindTWEnter)))
+	enter := only(evs, on(port, kind(event.KindTWEnter)))
 	if len(enter) != 1 || enter[0].Substate != event.FinWait2 {
 		t.Fatalf("server tw_enter %v, want one in substate FIN_WAIT2", enter)
 	}
-	change := filter(evs, on(port, kind(event.KindTWSubstate)))[0]
+	change := only(evs, on(port, kind(event.KindTWSubstate)))[0]
 	if change.Substate != event.TimeWait || change.PID != uint32(srv.PID) || change.TimeoutNS < uint64(55*time.Second) {
 		t.Errorf("tw_substate: %v owner %d timeout %v, want TIME_WAIT, %d, ~60 s",
 			change.Substate, change.PID, time.Duration(change.TimeoutNS), srv.PID)

@@ -49,12 +49,12 @@ func TestClientClosesFirst(t *testing.T) {
 		t.Errorf("server tw_enter: %d, want 0", got)
 	}
 	owner(t, evs, "tw_enter", twEnter, cli)
-	for _, e := range filter(evs, twEnter) {
+	for _, e := range only(evs, twEnter) {
 		if e.Closer != event.CloserLocal || e.Role != event.RoleClient || e.TimeoutNS == 0 {
 			t.Errorf("tw_enter: closer %v role %v timeout %d, want local client >0", e.Closer, e.Role, e.TimeoutNS)
 		}
 	}
-	for _, e := range filter(evs, on(port, transition(event.Established, event.CloseWait))) {
+	for _, e := range only(evs, on(port, transition(event.Established, event.CloseWait))) {
 		if e.Closer != event.CloserRemote || e.Role != event.RoleServer {
 			t.Errorf("server CLOSE_WAIT: closer %v role %v, want remote server", e.Closer, e.Role)
 		}
@@ -66,7 +66,7 @@ func TestClientClosesFirst(t *testing.T) {
 		t.Errorf("sockstat tw grew by %d, want %d", got, n)
 	}
 	ss := ns.SS(t, "-tan", "state", "time-wait", "state", "fin-wait-2")
-	for _, e := range filter(evs, twEnter) {
+	for _, e := range only(evs, twEnter) {
 		if !strings.Contains(ss, ":"+strconv.Itoa(int(e.LPort))+" ") {
 			t.Errorf("ss does not list the tw on port %d:\n%s", e.LPort, ss)
 		}
@@ -101,12 +101,12 @@ func TestServerClosesFirst(t *testing.T) {
 	}
 	owner(t, evs, "tw_enter", twEnter, srv)
 	owner(t, evs, "server close", on(port, transition(event.Established, event.FinWait1)), srv)
-	for _, e := range filter(evs, twEnter) {
+	for _, e := range only(evs, twEnter) {
 		if e.Closer != event.CloserLocal || e.Role != event.RoleServer {
 			t.Errorf("tw_enter: closer %v role %v, want local server", e.Closer, e.Role)
 		}
 	}
-	for _, e := range filter(evs, notOn(port, transition(event.Established, event.CloseWait))) {
+	for _, e := range only(evs, notOn(port, transition(event.Established, event.CloseWait))) {
 		if e.Closer != event.CloserRemote || e.Role != event.RoleClient {
 			t.Errorf("client CLOSE_WAIT: closer %v role %v, want remote client", e.Closer, e.Role)
 		}
@@ -139,12 +139,12 @@ func TestLingerZeroResets(t *testing.T) {
 	evs := c.await(t, awaitEvents, "both sides reset", func(evs []event.Event) bool {
 		return count(evs, toClose) >= 2*n
 	})
-	for _, e := range filter(evs, notOn(port, toClose)) {
+	for _, e := range only(evs, notOn(port, toClose)) {
 		if e.Closer != event.CloserLocalReset {
 			t.Errorf("client ESTABLISHED->CLOSE closer %v, want local_reset", e.Closer)
 		}
 	}
-	for _, e := range filter(evs, on(port, toClose)) {
+	for _, e := range only(evs, on(port, toClose)) {
 		if e.Closer != event.CloserRemoteReset {
 			t.Errorf("server ESTABLISHED->CLOSE closer %v, want remote_reset", e.Closer)
 		}
@@ -206,7 +206,7 @@ func TestExpiry(t *testing.T) {
 	evs := c.await(t, 75*time.Second, "every tw to expire", func(evs []event.Event) bool {
 		return count(evs, kind(event.KindTWExit)) >= n
 	})
-	for _, e := range filter(evs, kind(event.KindTWExit)) {
+	for _, e := range only(evs, kind(event.KindTWExit)) {
 		d := time.Duration(e.DurNS)
 		if e.Cause != event.CauseExpired || !e.HasDur || d < 60*time.Second || d > 63500*time.Millisecond {
 			t.Errorf("tw_exit: cause %v dur %v (known %v), want expired within 60-63.5 s", e.Cause, d, e.HasDur)
@@ -273,7 +273,7 @@ func TestLostEventsAreReported(t *testing.T) {
 	})
 }
 
-func filter(evs []event.Event, pred func(*event.Event) bool) []event.Event {
+func only(evs []event.Event, pred func(*event.Event) bool) []event.Event {
 	var out []event.Event
 	for i := range evs {
 		if pred(&evs[i]) {

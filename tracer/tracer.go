@@ -15,13 +15,14 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 
 	"github.com/twtrace/twtrace/internal/event"
+	"github.com/twtrace/twtrace/internal/filter"
 )
 
 // Config selects what the tracer watches.
 type Config struct {
-	// NetNS limits tracing to one network namespace (its inode); 0 traces
-	// every namespace. The filter runs in the kernel.
-	NetNS uint32
+	// Filter selects sockets, in the kernel. Its owner filter follows the
+	// process that connected, listened/accepted or closed each socket.
+	Filter filter.Filter
 	// RingBytes is the ring buffer size, a power of two of at least one
 	// page; 0 means DefaultRingBytes.
 	RingBytes int
@@ -89,8 +90,13 @@ func Open(ctx context.Context, cfg Config) (*Tracer, error) {
 	}
 	spec.Maps["events"].MaxEntries = uint32(cfg.RingBytes)
 	spec.Maps["tw_info"].MaxEntries = twInfoEntries()
+	f := &cfg.Filter
 	consts := map[string]any{
-		"filter_netns":   cfg.NetNS,
+		"filter_netns":   f.NetNS,
+		"filter_family":  familyOf(f.Family),
+		"filter_lports":  len(f.LPorts) > 0,
+		"filter_rports":  len(f.RPorts) > 0,
+		"filter_owner":   f.Owners(),
 		"tw_timer_fn":    timerFn,
 		"reqsk_timer_fn": reqskFn,
 		"wakeup_bytes":   uint64(cfg.RingBytes / 4),
@@ -108,6 +114,10 @@ func Open(ctx context.Context, cfg Config) (*Tracer, error) {
 			return nil, fmt.Errorf("the kernel's verifier rejected twtrace's BPF programs: %+v", verr)
 		}
 		return nil, fmt.Errorf("loading BPF programs: %w", err)
+	}
+	if err := t.fillFilter(); err != nil {
+		t.Close()
+		return nil, err
 	}
 	if err := t.attach(); err != nil {
 		t.Close()

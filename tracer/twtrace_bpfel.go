@@ -30,7 +30,8 @@ type twtraceCpuSlot struct {
 	Kind     uint8
 	Substate uint8
 	Family   uint8
-	Pad      [5]uint8
+	Shown    uint8
+	Pad      [4]uint8
 }
 
 type twtraceEvent struct {
@@ -126,6 +127,11 @@ const (
 	twtraceMapLost           = "lost"
 	twtraceMapSkInfo         = "sk_info"
 	twtraceMapTwInfo         = "tw_info"
+	twtraceMapWatchComms     = "watch_comms"
+	twtraceMapWatchLports    = "watch_lports"
+	twtraceMapWatchPids      = "watch_pids"
+	twtraceMapWatchRports    = "watch_rports"
+	twtraceProgTwFork        = "tw_fork"
 	twtraceProgTwKfreeSkb    = "tw_kfree_skb"
 	twtraceProgTwRxReset     = "tw_rx_reset"
 	twtraceProgTwSetState    = "tw_set_state"
@@ -133,7 +139,11 @@ const (
 	twtraceProgTwTimerExpire = "tw_timer_expire"
 	twtraceProgTwTimerStart  = "tw_timer_start"
 	twtraceProgTwTxReset     = "tw_tx_reset"
+	twtraceVarFilterFamily   = "filter_family"
+	twtraceVarFilterLports   = "filter_lports"
 	twtraceVarFilterNetns    = "filter_netns"
+	twtraceVarFilterOwner    = "filter_owner"
+	twtraceVarFilterRports   = "filter_rports"
 	twtraceVarReqskTimerFn   = "reqsk_timer_fn"
 	twtraceVarTwTimerFn      = "tw_timer_fn"
 	twtraceVarUnusedCause    = "unused_cause"
@@ -185,6 +195,7 @@ type twtraceSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceProgramSpecs struct {
+	TwFork        *ebpf.ProgramSpec `ebpf:"tw_fork"`
 	TwKfreeSkb    *ebpf.ProgramSpec `ebpf:"tw_kfree_skb"`
 	TwRxReset     *ebpf.ProgramSpec `ebpf:"tw_rx_reset"`
 	TwSetState    *ebpf.ProgramSpec `ebpf:"tw_set_state"`
@@ -198,19 +209,27 @@ type twtraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceMapSpecs struct {
-	Connecting *ebpf.MapSpec `ebpf:"connecting"`
-	CpuSlot    *ebpf.MapSpec `ebpf:"cpu_slot"`
-	Events     *ebpf.MapSpec `ebpf:"events"`
-	Lost       *ebpf.MapSpec `ebpf:"lost"`
-	SkInfo     *ebpf.MapSpec `ebpf:"sk_info"`
-	TwInfo     *ebpf.MapSpec `ebpf:"tw_info"`
+	Connecting  *ebpf.MapSpec `ebpf:"connecting"`
+	CpuSlot     *ebpf.MapSpec `ebpf:"cpu_slot"`
+	Events      *ebpf.MapSpec `ebpf:"events"`
+	Lost        *ebpf.MapSpec `ebpf:"lost"`
+	SkInfo      *ebpf.MapSpec `ebpf:"sk_info"`
+	TwInfo      *ebpf.MapSpec `ebpf:"tw_info"`
+	WatchComms  *ebpf.MapSpec `ebpf:"watch_comms"`
+	WatchLports *ebpf.MapSpec `ebpf:"watch_lports"`
+	WatchPids   *ebpf.MapSpec `ebpf:"watch_pids"`
+	WatchRports *ebpf.MapSpec `ebpf:"watch_rports"`
 }
 
 // twtraceVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceVariableSpecs struct {
+	FilterFamily *ebpf.VariableSpec `ebpf:"filter_family"`
+	FilterLports *ebpf.VariableSpec `ebpf:"filter_lports"`
 	FilterNetns  *ebpf.VariableSpec `ebpf:"filter_netns"`
+	FilterOwner  *ebpf.VariableSpec `ebpf:"filter_owner"`
+	FilterRports *ebpf.VariableSpec `ebpf:"filter_rports"`
 	ReqskTimerFn *ebpf.VariableSpec `ebpf:"reqsk_timer_fn"`
 	TwTimerFn    *ebpf.VariableSpec `ebpf:"tw_timer_fn"`
 	UnusedCause  *ebpf.VariableSpec `ebpf:"unused_cause"`
@@ -240,12 +259,16 @@ func (o *twtraceObjects) Close() error {
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtraceMaps struct {
-	Connecting *ebpf.Map `ebpf:"connecting"`
-	CpuSlot    *ebpf.Map `ebpf:"cpu_slot"`
-	Events     *ebpf.Map `ebpf:"events"`
-	Lost       *ebpf.Map `ebpf:"lost"`
-	SkInfo     *ebpf.Map `ebpf:"sk_info"`
-	TwInfo     *ebpf.Map `ebpf:"tw_info"`
+	Connecting  *ebpf.Map `ebpf:"connecting"`
+	CpuSlot     *ebpf.Map `ebpf:"cpu_slot"`
+	Events      *ebpf.Map `ebpf:"events"`
+	Lost        *ebpf.Map `ebpf:"lost"`
+	SkInfo      *ebpf.Map `ebpf:"sk_info"`
+	TwInfo      *ebpf.Map `ebpf:"tw_info"`
+	WatchComms  *ebpf.Map `ebpf:"watch_comms"`
+	WatchLports *ebpf.Map `ebpf:"watch_lports"`
+	WatchPids   *ebpf.Map `ebpf:"watch_pids"`
+	WatchRports *ebpf.Map `ebpf:"watch_rports"`
 }
 
 func (m *twtraceMaps) Close() error {
@@ -256,6 +279,10 @@ func (m *twtraceMaps) Close() error {
 		m.Lost,
 		m.SkInfo,
 		m.TwInfo,
+		m.WatchComms,
+		m.WatchLports,
+		m.WatchPids,
+		m.WatchRports,
 	)
 }
 
@@ -263,7 +290,11 @@ func (m *twtraceMaps) Close() error {
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtraceVariables struct {
+	FilterFamily *ebpf.Variable `ebpf:"filter_family"`
+	FilterLports *ebpf.Variable `ebpf:"filter_lports"`
 	FilterNetns  *ebpf.Variable `ebpf:"filter_netns"`
+	FilterOwner  *ebpf.Variable `ebpf:"filter_owner"`
+	FilterRports *ebpf.Variable `ebpf:"filter_rports"`
 	ReqskTimerFn *ebpf.Variable `ebpf:"reqsk_timer_fn"`
 	TwTimerFn    *ebpf.Variable `ebpf:"tw_timer_fn"`
 	UnusedCause  *ebpf.Variable `ebpf:"unused_cause"`
@@ -277,6 +308,7 @@ type twtraceVariables struct {
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtracePrograms struct {
+	TwFork        *ebpf.Program `ebpf:"tw_fork"`
 	TwKfreeSkb    *ebpf.Program `ebpf:"tw_kfree_skb"`
 	TwRxReset     *ebpf.Program `ebpf:"tw_rx_reset"`
 	TwSetState    *ebpf.Program `ebpf:"tw_set_state"`
@@ -288,6 +320,7 @@ type twtracePrograms struct {
 
 func (p *twtracePrograms) Close() error {
 	return _TwtraceClose(
+		p.TwFork,
 		p.TwKfreeSkb,
 		p.TwRxReset,
 		p.TwSetState,

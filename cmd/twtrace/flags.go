@@ -7,12 +7,15 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/twtrace/twtrace/internal/filter"
 )
 
 // config is everything the command line decides.
 type config struct {
 	output    string
 	netns     string
+	filter    filter.Filter // all but the netns, which run() resolves
 	duration  time.Duration
 	count     uint64
 	ringBytes int
@@ -25,6 +28,7 @@ lasted, and how each TIME_WAIT ended.
 
 Usage:
   sudo twtrace [flags]          trace the live host
+  sudo twtrace --pid nginx      only nginx's sockets (every worker, now or later)
   twtrace doctor                check what this kernel allows
 
 Flags:
@@ -35,6 +39,13 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	fs := pflag.NewFlagSet("twtrace", pflag.ContinueOnError)
 	fs.SetOutput(stdout)
 	fs.StringVarP(&cfg.output, "output", "o", "table", "output format: json (JSON Lines) or table")
+	pids := fs.StringSlice("pid", nil, "only sockets of these processes: PIDs or names, comma-separated or repeated (--pid nginx)")
+	pnames := fs.StringSlice("pname", nil, "only sockets of processes with this name, even if it is a number")
+	fs.BoolVar(&cfg.filter.Children, "children", false, "with --pid N: also the processes N starts, now or later")
+	lports := fs.StringSliceP("lport", "L", nil, "only these local ports, comma-separated")
+	rports := fs.StringSliceP("rport", "D", nil, "only these remote ports, comma-separated")
+	ipv4 := fs.BoolP("ipv4", "4", false, "only IPv4")
+	ipv6 := fs.BoolP("ipv6", "6", false, "only IPv6")
 	fs.StringVar(&cfg.netns, "netns", "", "trace only this network namespace: a path (/run/netns/NAME), a name, or an inode")
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this long (e.g. 30s)")
 	fs.Uint64VarP(&cfg.count, "count", "c", 0, "stop after this many events")
@@ -51,6 +62,9 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if err := parseFilter(&cfg.filter, *pids, *pnames, *lports, *rports, *ipv4, *ipv6); err != nil {
+		return cfg, err
+	}
 	switch cfg.output {
 	case "json", "table":
 	default:
@@ -60,6 +74,34 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 		return cfg, fmt.Errorf("invalid --ring-size %d: want a power of two of at least 4096", r)
 	}
 	return cfg, nil
+}
+
+func parseFilter(f *filter.Filter, pids, pnames, lports, rports []string, ipv4, ipv6 bool) error {
+	if err := f.AddOwners(pids, false); err != nil {
+		return fmt.Errorf("invalid --pid: %w", err)
+	}
+	if err := f.AddOwners(pnames, true); err != nil {
+		return fmt.Errorf("invalid --pname: %w", err)
+	}
+	if f.Children && len(f.PIDs) == 0 {
+		return fmt.Errorf("--children needs --pid with a PID")
+	}
+	var err error
+	if f.LPorts, err = filter.ParsePorts(lports); err != nil {
+		return fmt.Errorf("invalid --lport: %w", err)
+	}
+	if f.RPorts, err = filter.ParsePorts(rports); err != nil {
+		return fmt.Errorf("invalid --rport: %w", err)
+	}
+	switch {
+	case ipv4 && ipv6:
+		return fmt.Errorf("-4 and -6 exclude each other")
+	case ipv4:
+		f.Family = 4
+	case ipv6:
+		f.Family = 6
+	}
+	return nil
 }
 
 // version is the module version stamped by the Go toolchain, or "dev".

@@ -7,33 +7,40 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/twtrace/twtrace/internal/event"
+	"github.com/twtrace/twtrace/internal/filter"
 	"github.com/twtrace/twtrace/internal/netns"
+	"github.com/twtrace/twtrace/internal/proc"
 	"github.com/twtrace/twtrace/internal/sysctl"
 	"github.com/twtrace/twtrace/tracer"
 )
 
 // run traces the live kernel until ctx ends or the event limit is reached.
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
-	var nsInode uint32
 	var nsPath string
 	if cfg.netns != "" {
 		var err error
-		if nsInode, nsPath, err = netns.Resolve(cfg.netns); err != nil {
+		if cfg.filter.NetNS, nsPath, err = netns.Resolve(cfg.netns); err != nil {
 			return err
 		}
+		cfg.filter.NetNSName = cfg.netns
 	}
-	t, err := tracer.Open(ctx, tracer.Config{NetNS: nsInode, RingBytes: cfg.ringBytes})
+	note, err := ownerNote(&cfg.filter)
+	if err != nil {
+		return err
+	}
+	t, err := tracer.Open(ctx, tracer.Config{Filter: cfg.filter, RingBytes: cfg.ringBytes})
 	if err != nil {
 		return err
 	}
 	defer t.Close()
 
-	meta, err := liveMeta(t, nsPath, cfg)
+	meta, err := liveMeta(t, nsPath, cfg, note)
 	if err != nil {
 		return err
 	}
@@ -53,7 +60,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 
 // liveMeta describes this capture: host, kernel, backend and the
 // TIME_WAIT sysctls of the namespace being traced.
-func liveMeta(t *tracer.Tracer, nsPath string, cfg config) (*event.Meta, error) {
+func liveMeta(t *tracer.Tracer, nsPath string, cfg config, note string) (*event.Meta, error) {
 	var uts unix.Utsname
 	if err := unix.Uname(&uts); err != nil {
 		return nil, fmt.Errorf("reading the kernel release: %w", err)
@@ -79,8 +86,33 @@ func liveMeta(t *tracer.Tracer, nsPath string, cfg config) (*event.Meta, error) 
 		StartWallNS: now,
 		Sysctls:     sysctls,
 	}
-	if cfg.netns != "" {
-		m.Filter = "netns " + cfg.netns
+	m.Filter = cfg.filter.String()
+	if note != "" {
+		m.Filter += " (" + note + ")"
 	}
 	return m, nil
+}
+
+// ownerNote checks --pid against the processes running now: a PID must
+// exist; a name may not exist yet, which is said rather than refused.
+func ownerNote(f *filter.Filter) (string, error) {
+	for _, pid := range f.PIDs {
+		if !proc.Exists(pid) {
+			return "", fmt.Errorf("no process with PID %d", pid)
+		}
+	}
+	var waiting []string
+	for _, name := range f.Names {
+		ps, err := proc.Named(name)
+		if err != nil {
+			return "", err
+		}
+		if len(ps) == 0 {
+			waiting = append(waiting, name)
+		}
+	}
+	if len(waiting) == 0 {
+		return "", nil
+	}
+	return "waiting for " + strings.Join(waiting, ", "), nil
 }

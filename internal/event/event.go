@@ -225,10 +225,10 @@ func setAddr(dst *[16]byte, a netip.Addr) uint8 {
 }
 
 // CommString returns the owner's command name.
-func (e *Event) CommString() string { return cstring(e.Comm[:]) }
+func (e *Event) CommString() string { return CString(e.Comm[:]) }
 
 // ByCommString returns the reusing process's command name.
-func (e *Event) ByCommString() string { return cstring(e.ByComm[:]) }
+func (e *Event) ByCommString() string { return CString(e.ByComm[:]) }
 
 // SetComm stores a command name, truncated to the kernel's 15 characters.
 func SetComm(dst *[16]byte, s string) {
@@ -236,7 +236,8 @@ func SetComm(dst *[16]byte, s string) {
 	copy(dst[:15], s)
 }
 
-func cstring(b []byte) string {
+// CString returns a NUL-terminated name (a kernel comm) as a string.
+func CString(b []byte) string {
 	for i, c := range b {
 		if c == 0 {
 			return string(b[:i])
