@@ -30,6 +30,17 @@ func (a *Aggregator) onState(e *event.Event) {
 		a.onListener(e)
 		return
 	}
+	if e.LPort == 0 {
+		// connect() reports SYN_SENT before it picks the local port,
+		// so the connection cannot be named yet. It is counted as
+		// opened now and recorded from its next event, which carries
+		// the port and how long SYN_SENT lasted.
+		if e.Old == event.Close && e.New == event.SynSent {
+			a.rates.opened.add(a.now, 1)
+			a.dest(destKey{e.LAddr, e.RAddr, e.NetNS, e.RPort, e.Family}).created.add(a.now, 1)
+		}
+		return
+	}
 	k := a.t.hash(keyOfEvent(e))
 	id := a.t.find(&k, phaseLive)
 	// A socket is born by connect() (CLOSE -> SYN_SENT) or as a

@@ -2,6 +2,7 @@ package aggregate_test
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 
 	"github.com/twtrace/twtrace/internal/aggregate"
@@ -18,6 +19,9 @@ func Example() {
 	a.Seed(nil) // the sockets snapshot.Take found
 
 	var e event.Event // the tracer decodes each record into one value
+	e.SetLocal(netip.MustParseAddr("10.0.0.1"))
+	e.SetRemote(netip.MustParseAddr("10.0.0.2"))
+	e.LPort, e.RPort = 40000, 443
 	e.Kind, e.Old, e.New, e.MonoNS = event.KindState, event.Close, event.SynSent, 5_000_000
 	a.Add(&e)
 	e.Old, e.New, e.MonoNS = event.SynSent, event.Established, 6_000_000

@@ -62,7 +62,7 @@ func (a *Aggregator) trackState(id uint32, sign int) {
 func (a *Aggregator) trackGroups(c *conn, sign int) {
 	a.trackTW(c, sign)
 	if c.role == event.RoleClient {
-		a.dest(c).hold(c.ph, sign)
+		a.dest(destOf(c)).hold(c.ph, sign)
 	}
 }
 

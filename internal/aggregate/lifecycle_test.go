@@ -248,6 +248,31 @@ func TestLifecycles(t *testing.T) {
 	}
 }
 
+// TestConnectBeforePort follows a connection whose SYN_SENT is reported
+// before connect() picked its local port, as the tracer sees it.
+func TestConnectBeforePort(t *testing.T) {
+	a := New(Config{})
+	c := client(40000)
+	unnamed := client(0)
+	feed(a, one(
+		unnamed.state(0, event.Close, event.SynSent),
+		c.stateDur(ms, event.SynSent, event.Established, ms),
+		c.withCloser(event.CloserLocalReset).state(2*ms, event.Established, event.Close),
+		tick(sec),
+	))
+	s := a.Snapshot()
+	want := map[event.State]time.Duration{event.SynSent: ms, event.Established: ms}
+	if got := samples(&s.Summary); !maps.Equal(got, want) {
+		t.Errorf("durations = %v, want %v", got, want)
+	}
+	if s.Tracked != 0 || len(s.Recent) != 1 || s.Rates.Opened.Last1s != 1 {
+		t.Errorf("tracked %d, ended %d, opened %v/s; want 0, 1, 1", s.Tracked, len(s.Recent), s.Rates.Opened.Last1s)
+	}
+	if d := s.Destinations; len(d) != 0 {
+		t.Errorf("destinations = %+v, want none holding ports", d)
+	}
+}
+
 func sumInts(v []int) int {
 	n := 0
 	for _, x := range v {

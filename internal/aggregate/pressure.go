@@ -29,8 +29,7 @@ func destOf(c *conn) destKey {
 }
 
 // dest returns the destination's counters, creating them.
-func (a *Aggregator) dest(c *conn) *dest {
-	k := destOf(c)
+func (a *Aggregator) dest(k destKey) *dest {
 	d := a.dests[k]
 	if d == nil {
 		d = new(dest)

@@ -28,7 +28,7 @@ func (a *Aggregator) open(k *hkey, ph phase, st event.State, at uint64, o owner,
 		a.rates.opened.add(a.now, 1)
 	}
 	if c.role == event.RoleClient {
-		d := a.dest(c)
+		d := a.dest(destOf(c))
 		d.hold(ph, +1)
 		if born {
 			d.created.add(a.now, 1)
@@ -118,7 +118,7 @@ func (a *Aggregator) end(id uint32, how End, cause event.Cause) {
 		a.settle(c, event.CloserUnknown)
 	}
 	if c.role == event.RoleClient {
-		d := a.dest(c)
+		d := a.dest(destOf(c))
 		d.hold(c.ph, -1)
 		d.released.add(a.now, 1)
 		if cause == event.CauseReused {

@@ -63,7 +63,7 @@ func (a *Aggregator) handOff(id uint32, sub event.State) {
 	a.trackState(id, +1)
 	a.trackTW(c, +1)
 	if c.role == event.RoleClient {
-		d := a.dest(c)
+		d := a.dest(destOf(c))
 		d.hold(phaseLive, -1)
 		d.hold(phaseTW, +1)
 	}
