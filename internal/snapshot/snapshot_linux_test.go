@@ -26,24 +26,21 @@ const clientCloses, serverCloses = 4, 2
 // IPv4 and, when the kernel has it, IPv6.
 type scene struct {
 	name, path string
-	families   int
 	listeners  []net.Listener
-	holder     net.Conn // a CLOSE_WAIT socket this process owns
+	holder     net.Conn    // a CLOSE_WAIT socket this process owns
+	keep       []io.Closer // open until the test ends
+	rounds     int
 }
 
-// newScene makes, per family, clientCloses connections the client closes
-// first (a tw in TIME_WAIT on the client side) and serverCloses the server
-// closes first while the client keeps its end (a tw in FIN_WAIT2 on the
-// server side, CLOSE_WAIT on the client's), and waits until the kernel
-// counts every tw.
+// newScene makes the netns, a listener per family and one round of
+// connections (see round).
 func newScene(t *testing.T) *scene {
 	t.Helper()
 	requirePrivileged(t)
-	sc := &scene{name: privateNetNS(t), families: len(networks())}
+	sc := &scene{name: privateNetNS(t)}
 	sc.path = "/run/netns/" + sc.name
-	var keep []io.Closer // open until the test ends
 	t.Cleanup(func() {
-		for _, c := range keep {
+		for _, c := range sc.keep {
 			c.Close()
 		}
 	})
@@ -53,8 +50,23 @@ func newScene(t *testing.T) *scene {
 			if err != nil {
 				t.Fatalf("listening on %s: %v", network.loopback, err)
 			}
-			keep = append(keep, ln)
+			sc.keep = append(sc.keep, ln)
 			sc.listeners = append(sc.listeners, ln)
+		}
+	})
+	sc.round(t)
+	return sc
+}
+
+// round makes, per family, clientCloses connections the client closes
+// first (a tw in TIME_WAIT on the client side) and serverCloses the server
+// closes first while the client keeps its end (a tw in FIN_WAIT2 on the
+// server side, CLOSE_WAIT on the client's), and waits until the kernel
+// counts every tw.
+func (sc *scene) round(t *testing.T) {
+	t.Helper()
+	inNetNS(t, sc.name, func() {
+		for _, ln := range sc.listeners {
 			for range clientCloses {
 				client, server := connect(t, ln)
 				// Its side ends in TIME_WAIT once the server answers the
@@ -70,21 +82,27 @@ func newScene(t *testing.T) *scene {
 				// The server's orphaned side becomes a tw in FIN_WAIT2
 				// once the client's ACK arrives.
 				server.Close()
-				keep = append(keep, client)
+				sc.keep = append(sc.keep, client)
 				sc.holder = client
 			}
 		}
 	})
-	wantTW := sc.families * (clientCloses + serverCloses)
-	waitFor(t, "the tw to appear", func() bool { return sockstatTW(t, sc.name) == wantTW })
-	return sc
+	sc.rounds++
+	want := sc.wantTW()
+	waitFor(t, "the tw to appear", func() bool { return sockstatTW(t, sc.name) == want.Count })
+}
+
+// wantTW returns the tw the rounds so far made.
+func (sc *scene) wantTW() aggregate.TWCount {
+	n := sc.rounds * len(sc.listeners)
+	return aggregate.TWCount{Count: n * (clientCloses + serverCloses), TimeWait: n * clientCloses, FinWait2: n * serverCloses}
 }
 
 // TestTakeMatchesKernel checks that Take lists what the kernel counts in
 // /proc/net/sockstat and what ss shows, socket by socket.
 func TestTakeMatchesKernel(t *testing.T) {
 	sc := newScene(t)
-	wantTW := sc.families * (clientCloses + serverCloses)
+	wantTW := sc.wantTW().Count
 	socks, err := Take(sc.path)
 	if err != nil {
 		t.Fatalf("Take: %v", err)
@@ -105,8 +123,8 @@ func TestTakeMatchesKernel(t *testing.T) {
 	if got := sockstatTW(t, sc.name); tw != got || tw != wantTW {
 		t.Errorf("Take lists %d tw, sockstat counts %d, the test made %d", tw, got, wantTW)
 	}
-	if fw2 != sc.families*serverCloses {
-		t.Errorf("Take lists %d tw in FIN_WAIT2, the test made %d", fw2, sc.families*serverCloses)
+	if fw2 != sc.wantTW().FinWait2 {
+		t.Errorf("Take lists %d tw in FIN_WAIT2, the test made %d", fw2, sc.wantTW().FinWait2)
 	}
 
 	var listed []string
@@ -258,16 +276,12 @@ func TestSeedCountsLikeKernel(t *testing.T) {
 	a := aggregate.New(aggregate.Config{})
 	a.Seed(socks)
 	s := a.Snapshot()
-	want := aggregate.TWCount{
-		Count:    sockstatTW(t, sc.name),
-		TimeWait: sc.families * clientCloses,
-		FinWait2: sc.families * serverCloses,
+	want := sc.wantTW()
+	if got := sockstatTW(t, sc.name); s.TW != want || got != want.Count {
+		t.Errorf("tw = %+v, sockstat %d; want %+v", s.TW, got, want)
 	}
-	if s.TW != want {
-		t.Errorf("tw = %+v, want %+v", s.TW, want)
-	}
-	if got := s.CloseWait.Count; got != sc.families*serverCloses {
-		t.Errorf("CLOSE_WAIT = %d, want %d", got, sc.families*serverCloses)
+	if got := s.CloseWait.Count; got != want.FinWait2 {
+		t.Errorf("CLOSE_WAIT = %d, want %d", got, want.FinWait2)
 	}
 	// Servers' tw are on the listening ports, clients' towards them.
 	var ports []aggregate.PortTW
