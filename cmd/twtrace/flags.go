@@ -13,7 +13,11 @@ import (
 
 // config is everything the command line decides.
 type config struct {
-	output    string
+	output    string // json, table, or "" to choose by the terminal
+	write     string // -w: record to this file ("-" = stdout)
+	read      string // -r: replay this recording ("-" = stdin)
+	skip      bool   // --skip-corrupt
+	noTUI     bool
 	netns     string
 	filter    filter.Filter // all but the netns, which run() resolves
 	duration  time.Duration
@@ -29,6 +33,8 @@ lasted, and how each TIME_WAIT ended.
 Usage:
   sudo twtrace [flags]          trace the live host
   sudo twtrace --pid nginx      only nginx's sockets (every worker, now or later)
+  sudo twtrace -w trace.twt     record (and replay later with -r, anywhere)
+  twtrace -r trace.twt          replay a recording
   twtrace doctor                check what this kernel allows
 
 Flags:
@@ -38,7 +44,11 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	var cfg config
 	fs := pflag.NewFlagSet("twtrace", pflag.ContinueOnError)
 	fs.SetOutput(stdout)
-	fs.StringVarP(&cfg.output, "output", "o", "table", "output format: json (JSON Lines) or table")
+	fs.StringVarP(&cfg.output, "output", "o", "", "print one line per event, no UI: json (JSON Lines) or table")
+	fs.StringVarP(&cfg.write, "write", "w", "", "record to this file (- = stdout), while the UI runs or headless")
+	fs.StringVarP(&cfg.read, "read", "r", "", "replay a recording (- = stdin); needs no privileges")
+	fs.BoolVar(&cfg.skip, "skip-corrupt", false, "in replay, skip corrupt blocks instead of stopping")
+	fs.BoolVar(&cfg.noTUI, "no-tui", false, "no terminal UI: with -w, record only; otherwise print the table")
 	pids := fs.StringSlice("pid", nil, "only sockets of these processes: PIDs or names, comma-separated or repeated (--pid nginx)")
 	pnames := fs.StringSlice("pname", nil, "only sockets of processes with this name, even if it is a number")
 	fs.BoolVar(&cfg.filter.Children, "children", false, "with --pid N: also the processes N starts, now or later")
@@ -66,9 +76,15 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 		return cfg, err
 	}
 	switch cfg.output {
-	case "json", "table":
+	case "", "json", "table":
 	default:
 		return cfg, fmt.Errorf("invalid --output %q: want json or table", cfg.output)
+	}
+	if cfg.write == "-" && cfg.output != "" {
+		return cfg, fmt.Errorf("-w - and -o both write to stdout: choose one")
+	}
+	if cfg.write != "" && cfg.write == cfg.read {
+		return cfg, fmt.Errorf("-w and -r name the same file")
 	}
 	if r := cfg.ringBytes; r != 0 && (r < 4096 || r&(r-1) != 0) {
 		return cfg, fmt.Errorf("invalid --ring-size %d: want a power of two of at least 4096", r)

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -48,7 +49,20 @@ func TestJSONStream(t *testing.T) {
 		t.Fatalf("first line %s: want a hello with backend and sysctls (%v)", sc.Text(), err)
 	}
 	var kinds []string
+	var summary struct {
+		Kind string
+		TW   struct{ Count uint64 }
+	}
 	for sc.Scan() {
+		if summary.Kind != "" {
+			t.Fatalf("a line after the summary: %s", sc.Text())
+		}
+		if strings.Contains(sc.Text(), `"kind":"summary"`) {
+			if err := json.Unmarshal(sc.Bytes(), &summary); err != nil {
+				t.Fatalf("summary %s: %v", sc.Text(), err)
+			}
+			continue
+		}
 		e, err := event.ParseJSON(sc.Bytes())
 		if err != nil {
 			t.Fatalf("line %s: %v", sc.Text(), err)
@@ -64,6 +78,9 @@ func TestJSONStream(t *testing.T) {
 	if len(kinds) != 11 || !strings.Contains(strings.Join(kinds, " "), "tw_enter") {
 		t.Errorf("events %v: want 11 including a tw_enter", kinds)
 	}
+	if tw := ns.Sockstat(t).TW; summary.Kind != "summary" || summary.TW.Count != tw {
+		t.Errorf("summary %+v: want a last line with the kernel's tw count %d", summary, tw)
+	}
 	if !strings.Contains(errw.String(), "twtrace: events=11 lost=0") {
 		t.Errorf("stderr %q: want the final count", errw.String())
 	}
@@ -78,6 +95,58 @@ func TestDoctorSaysWhichBackend(t *testing.T) {
 	for _, want := range []string{"backend      tracepoint", "tcp_max_tw_buckets"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestRecordThenReplay: what a live run prints and what its recording
+// replays are the same lines, summary included.
+func TestRecordThenReplay(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	ns := nettest.NewNS(t)
+	file := t.TempDir() + "/trace.twt"
+	pr, pw := io.Pipe()
+	var errw bytes.Buffer
+	done := make(chan int, 1)
+	// 3 connections: 30 state changes and 3 tw_enter.
+	go func() {
+		done <- realMain([]string{"-o", "json", "--netns", ns.Path, "-c", "33", "-w", file}, pw, &errw)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		t.Fatalf("no output: %s", errw.String())
+	}
+	liveLines := []string{sc.Text()}
+	srv := ns.Start(t, "twsrv", "server", "-addr", "127.0.0.1:7102", "-n", "3", "-close", "second")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", "127.0.0.1:7102", "-n", "3", "-close", "first")
+	cli.Wait(t)
+	srv.Wait(t)
+	for sc.Scan() {
+		liveLines = append(liveLines, sc.Text())
+	}
+	if code := <-done; code != exitOK {
+		t.Fatalf("live run: exit %d: %s", code, errw.String())
+	}
+	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("recording %v, %v: want a 0600 file", st, err)
+	}
+
+	var out bytes.Buffer
+	if code := realMain([]string{"-r", file, "-o", "json"}, &out, &errw); code != exitOK {
+		t.Fatalf("replay: exit %d: %s", code, errw.String())
+	}
+	replayLines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(liveLines) != 35 { // hello, 33 events, summary
+		t.Fatalf("live run printed %d lines, want 35", len(liveLines))
+	}
+	if len(replayLines) != len(liveLines) {
+		t.Fatalf("replay printed %d lines, live %d", len(replayLines), len(liveLines))
+	}
+	for i := range liveLines {
+		if liveLines[i] != replayLines[i] {
+			t.Errorf("line %d differs:\nlive   %s\nreplay %s", i+1, liveLines[i], replayLines[i])
 		}
 	}
 }

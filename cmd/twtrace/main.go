@@ -51,6 +51,10 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, cfg.duration)
 		defer cancel()
 	}
+	run := live
+	if cfg.read != "" {
+		run = replay
+	}
 	if err := run(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "twtrace: %v\n", err)
 		return exitError

@@ -8,21 +8,17 @@ import (
 	"github.com/twtrace/twtrace/internal/event"
 )
 
-// lineSink writes events one line each, as JSON Lines or the table. It
-// implements tracer.Handler and allocates nothing per event.
+// lineSink writes events one line each, as JSON Lines or the table,
+// allocating nothing per event.
 type lineSink struct {
-	w     *bufio.Writer
-	json  bool
-	buf   []byte
-	limit uint64 // stop after this many events; 0 = no limit
-	n     uint64 // events written, loss reports excluded
-	stop  func() // called once the limit is reached or output fails
-	err   error
+	w    *bufio.Writer
+	json bool
+	buf  []byte
+	err  error
 }
 
-func newLineSink(w io.Writer, format string, limit uint64, stop func()) *lineSink {
-	return &lineSink{w: bufio.NewWriterSize(w, 64<<10), json: format == "json",
-		buf: make([]byte, 0, 512), limit: limit, stop: stop}
+func newLineSink(w io.Writer, format string) *lineSink {
+	return &lineSink{w: bufio.NewWriterSize(w, 64<<10), json: format == "json", buf: make([]byte, 0, 512)}
 }
 
 // header writes what comes before the first event.
@@ -40,36 +36,21 @@ func (s *lineSink) header(m *event.Meta) error {
 }
 
 func (s *lineSink) Event(e *event.Event) {
-	if s.err != nil || (s.limit > 0 && s.n >= s.limit) {
-		return
-	}
 	if s.json {
 		s.buf = event.AppendJSON(s.buf[:0], e)
 	} else {
 		s.buf = event.AppendTable(s.buf[:0], e)
 	}
 	s.buf = append(s.buf, '\n')
-	s.w.Write(s.buf) // a failure sticks in the bufio.Writer; Idle reports it
-	if e.Kind == event.KindLost {
-		return // a report about events, not one
-	}
-	s.n++
-	if s.limit > 0 && s.n == s.limit {
-		s.stop()
-	}
+	s.w.Write(s.buf) // a failure sticks in the bufio.Writer; flush reports it
 }
 
-func (s *lineSink) Idle() {
+// flush writes out what is buffered and returns the first output error.
+func (s *lineSink) flush() error {
 	if s.err == nil {
 		if err := s.w.Flush(); err != nil {
 			s.err = fmt.Errorf("writing output: %w", err)
-			s.stop()
 		}
 	}
-}
-
-// close flushes and returns the first output error.
-func (s *lineSink) close() error {
-	s.Idle()
 	return s.err
 }

@@ -4,9 +4,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,12 +18,13 @@ import (
 	"github.com/twtrace/twtrace/internal/filter"
 	"github.com/twtrace/twtrace/internal/netns"
 	"github.com/twtrace/twtrace/internal/proc"
+	"github.com/twtrace/twtrace/internal/snapshot"
 	"github.com/twtrace/twtrace/internal/sysctl"
 	"github.com/twtrace/twtrace/tracer"
 )
 
-// run traces the live kernel until ctx ends or the event limit is reached.
-func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+// live traces the kernel until ctx ends or the event limit is reached.
+func live(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	var nsPath string
 	if cfg.netns != "" {
 		var err error
@@ -39,23 +42,27 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer t.Close()
-
 	meta, err := liveMeta(t, nsPath, cfg, note)
 	if err != nil {
 		return err
 	}
+	// Taken once the tracer is attached, so nothing falls between the
+	// two; the aggregator tolerates seeing a socket in both.
+	snap, err := snapshot.Take(nsPath)
+	if err != nil {
+		fmt.Fprintf(stderr, "twtrace: no startup snapshot (%v): counts start from zero\n", err)
+	}
+	snap = slices.DeleteFunc(snap, func(s event.Socket) bool { return !cfg.filter.MatchSocket(&s) })
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sink := newLineSink(stdout, cfg.output, cfg.count, cancel)
-	if err := sink.header(meta); err != nil {
-		return fmt.Errorf("writing output: %w", err)
+	p, summary, format, err := newPipe(cfg, meta, snap, stdout, cancel)
+	if err != nil {
+		return err
 	}
-	rerr := t.Read(ctx, sink)
-	fmt.Fprintf(stderr, "twtrace: events=%d lost=%d\n", sink.n, t.Stats().Lost)
-	if rerr != nil {
-		return rerr
-	}
-	return sink.close()
+	rerr := t.Read(ctx, p)
+	fmt.Fprintf(stderr, "twtrace: events=%d lost=%d\n", p.n, t.Stats().Lost)
+	return errors.Join(rerr, p.finish(summary, format))
 }
 
 // liveMeta describes this capture: host, kernel, backend and the

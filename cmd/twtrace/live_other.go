@@ -11,7 +11,7 @@ import (
 
 var errLiveNeedsLinux = errors.New("live tracing needs Linux; replay a recording with -r FILE")
 
-func run(context.Context, config, io.Writer, io.Writer) error { return errLiveNeedsLinux }
+func live(context.Context, config, io.Writer, io.Writer) error { return errLiveNeedsLinux }
 
 func doctor(w io.Writer) int {
 	fmt.Fprintln(w, "twtrace doctor:", errLiveNeedsLinux)
