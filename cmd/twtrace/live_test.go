@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twtrace/twtrace/internal/event"
 	"github.com/twtrace/twtrace/internal/nettest"
@@ -148,5 +150,47 @@ func TestRecordThenReplay(t *testing.T) {
 		if liveLines[i] != replayLines[i] {
 			t.Errorf("line %d differs:\nlive   %s\nreplay %s", i+1, liveLines[i], replayLines[i])
 		}
+	}
+}
+
+// TestRecordingOnAFullDisk: when the disk fills, the run stops with the
+// error, and the file replays up to its last whole block.
+func TestRecordingOnAFullDisk(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	ns := nettest.NewNS(t)
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mounting a small tmpfs: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
+	file := dir + "/trace.twt"
+
+	var errw bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- realMain([]string{"--netns", ns.Path, "-w", file, "--no-tui", "--duration", "60s"}, io.Discard, &errw)
+	}()
+	for {
+		if _, err := os.Stat(file); err == nil {
+			break // the header is written once the tracer is attached
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	srv := ns.Start(t, "twsrv", "server", "-addr", "127.0.0.1:7103", "-n", "3000", "-close", "second")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", "127.0.0.1:7103", "-n", "3000", "-close", "first", "-gap", "2ms")
+	code := <-done
+	cli.Wait(t)
+	srv.Wait(t)
+	if code != exitError || !strings.Contains(errw.String(), "no space left on device") {
+		t.Fatalf("exit %d, stderr %q: want 1 and the disk-full error", code, errw.String())
+	}
+
+	var out, rerr bytes.Buffer
+	if code := realMain([]string{"-r", file, "-o", "json"}, &out, &rerr); code != exitOK {
+		t.Fatalf("replaying the cut recording: exit %d: %s", code, rerr.String())
+	}
+	if n := strings.Count(out.String(), `"kind":"state"`); n == 0 {
+		t.Errorf("the recording replays no event: %s", rerr.String())
 	}
 }
