@@ -1,0 +1,219 @@
+package tui
+
+import (
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/twtrace/twtrace/internal/aggregate"
+	"github.com/twtrace/twtrace/internal/event"
+)
+
+// tuple names a connection: a full socket and the tw after it share it.
+type tuple struct {
+	netns         uint32
+	local, remote netip.AddrPort
+}
+
+func connTuple(c *aggregate.Conn) tuple { return tuple{c.NetNS, c.Local, c.Remote} }
+
+func eventTuple(e *event.Event) tuple {
+	return tuple{e.NetNS, netip.AddrPortFrom(e.Local(), e.LPort), netip.AddrPortFrom(e.Remote(), e.RPort)}
+}
+
+// detail is the Detail view's state: one connection's whole life.
+type detail struct {
+	tuple  tuple
+	conn   *aggregate.Conn // the latest ended connection on the tuple; nil if none
+	events []event.Event   // the logged events on the tuple
+	scroll scroll
+}
+
+// refresh looks the connection up in a new frame. A connection that left
+// the snapshot's list stays as last seen.
+func (d *detail) refresh(f *frame) {
+	for i := range f.snap.Recent {
+		if connTuple(&f.snap.Recent[i]) == d.tuple {
+			c := f.snap.Recent[i]
+			d.conn = &c
+			break
+		}
+	}
+	d.events = d.events[:0]
+	for i := range f.events {
+		if eventTuple(&f.events[i]) == d.tuple {
+			d.events = append(d.events, f.events[i])
+		}
+	}
+}
+
+// open shows the detail of the row under the cursor; on the TIME_WAIT
+// view it lists the group's connections instead.
+func (m *model) open() {
+	var t tuple
+	s := m.scroll[m.tab].cursor
+	switch {
+	case m.detail != nil || m.showHelp:
+		return
+	case m.tab == tabTimeWait && s < len(m.rows.groups):
+		f, err := parseFilter(m.rows.groups[s].drill)
+		if err == nil {
+			m.tab = tabConnections
+			m.setFilter(f)
+		}
+		return
+	case m.tab == tabConnections && s < len(m.rows.conns):
+		t = connTuple(&m.rows.conns[s])
+	case m.tab == tabEvents && s < len(m.rows.events):
+		t = eventTuple(m.rows.events[s])
+	default:
+		return
+	}
+	m.detail = &detail{tuple: t}
+	m.detail.refresh(&m.frame)
+}
+
+// cycleSort changes the sort order of the view on screen.
+func (m *model) cycleSort() {
+	switch {
+	case m.detail != nil:
+		return
+	case m.tab == tabConnections:
+		m.sort = (m.sort + 1) % numConnSorts
+	case m.tab == tabTimeWait:
+		m.twSort = 1 - m.twSort
+	default:
+		return
+	}
+	m.scroll[m.tab] = scroll{}
+	m.derive()
+}
+
+func (m *model) detailView(h int) []string {
+	lines := m.detailLines()
+	top := min(m.detail.scroll.cursor, max(len(lines)-h, 0))
+	return lines[top:min(top+h, len(lines))]
+}
+
+// detailLines draws the connection's timeline the way TCP state diagrams
+// do, one state per node with how long it lasted, what moved it on, and
+// how it ended; then its events from the log.
+func (m *model) detailLines() []string {
+	st := &m.styles
+	d := m.detail
+	t := d.tuple
+	out := []string{st.Value.Render(endpoint(t.local)+" → "+endpoint(t.remote)) + st.Dim.Render("   netns "+netnsText(t.netns))}
+	c := d.conn
+	if c == nil {
+		out = append(out, st.Dim.Render("still open, or ended too long ago: only its logged events are known"))
+	} else {
+		out = append(out, st.Dim.Render("owner ")+ownerText(c.Owner)+st.Dim.Render(" · ")+c.Role.String()+
+			" ("+c.Direction().String()+")"+st.Dim.Render(" · closed by ")+c.Closer.String(), "")
+		out = append(out, m.timeline(c, d.events)...)
+	}
+	out = append(out, "", st.Heading.Render("EVENTS  "+event.TableHeader))
+	var buf []byte
+	for i := range d.events {
+		buf = event.AppendTable(buf[:0], &d.events[i])
+		out = append(out, m.emphasise(eventEmphasis(&d.events[i]), string(buf)))
+	}
+	if len(d.events) == 0 {
+		out = append(out, st.Dim.Render("none left in the log"))
+	}
+	return out
+}
+
+func (m *model) timeline(c *aggregate.Conn, evs []event.Event) []string {
+	st := &m.styles
+	var out []string
+	for i, s := range c.Steps {
+		if i > 0 {
+			out = append(out, st.Dim.Render("  │ ")+st.Dim.Render(transition(c.Steps[i-1].State, s.State, c, evs)))
+		}
+		start := "-"
+		if s.StartNS != 0 {
+			start = clock(monoToWall(m.frame.snap, s.StartNS))
+		}
+		out = append(out, "  "+st.Value.Render("●")+" "+fit(s.State.String(), 12, false)+" "+
+			fit(dur(time.Duration(s.DurNS)), 8, true)+st.Dim.Render("   from "+start))
+	}
+	out = append(out, st.Dim.Render("  │"))
+	end, why := ending(c, evs)
+	out = append(out, "  "+m.emphasise(connEmphasis(c), "✕ "+end)+st.Dim.Render("   at "+clock(monoToWall(m.frame.snap, c.EndNS))))
+	if why != "" {
+		out = append(out, "    "+why)
+	}
+	return out
+}
+
+// transition says what moved a connection from one state to the next.
+func transition(from, to event.State, c *aggregate.Conn, evs []event.Event) string {
+	switch {
+	case from == event.SynSent && to == event.Established:
+		return "handshake done"
+	case from == event.SynRecv && to == event.Established:
+		return "accepted"
+	case from == event.Established && to == event.FinWait1:
+		return "close(): FIN sent, this side closes first"
+	case from == event.Established && to == event.CloseWait:
+		return "FIN from the peer: it closes first"
+	case from == event.CloseWait && to == event.LastAck:
+		return "close(): FIN sent"
+	case from == event.FinWait1 && to == event.FinWait2:
+		return "FIN acknowledged"
+	case from == event.FinWait1 && to == event.Closing:
+		return "FINs crossed: simultaneous close"
+	case to == event.TimeWait || (to == event.FinWait2 && from != event.FinWait1):
+		for i := range evs {
+			if evs[i].Kind == event.KindTWEnter {
+				return "the kernel hands it to a tw, substate " + evs[i].Substate.String()
+			}
+		}
+		return "the kernel hands it to a tw"
+	}
+	return ""
+}
+
+// ending says how the connection ended, and for a tw why.
+func ending(c *aggregate.Conn, evs []event.Event) (string, string) {
+	switch c.End {
+	case aggregate.EndClosed:
+		return "closed without a TIME_WAIT", ""
+	case aggregate.EndMissed:
+		return "end not seen (events were lost)", ""
+	}
+	var exit *event.Event
+	for i := range evs {
+		if evs[i].Kind == event.KindTWExit {
+			exit = &evs[i]
+		}
+	}
+	why := causeText(c.Cause)
+	if exit != nil && exit.Inferred {
+		why += " (inferred)"
+	}
+	if exit != nil && c.Cause == event.CauseReused && exit.ByPID != 0 {
+		why += ": port taken by " + exit.ByCommString() + "/" + strconv.FormatUint(uint64(exit.ByPID), 10)
+	}
+	return "tw ended: " + c.Cause.String(), why
+}
+
+func causeText(c event.Cause) string {
+	switch c {
+	case event.CauseExpired:
+		return "the TIME_WAIT timer ran out"
+	case event.CauseReused:
+		return "a local connect() reused the port (tcp_tw_reuse)"
+	case event.CauseSYN:
+		return "a new SYN from the peer reopened the connection"
+	case event.CauseRST:
+		return "an RST killed it (RFC 1337 assassination)"
+	case event.CauseTWRST:
+		return "it answered a segment with an RST and died"
+	case event.CauseDestroyed:
+		return "destroyed (ss -K, sock_destroy)"
+	case event.CausePurged:
+		return "its network namespace was deleted"
+	}
+	return "unknown"
+}

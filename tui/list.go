@@ -1,0 +1,57 @@
+package tui
+
+// listHeading is the lines above the rows of a list view (the column
+// titles).
+const listHeading = 1
+
+// list draws a list view: the heading lines, then the rows that fit in
+// h lines around the cursor, the cursor's row highlighted. row draws row
+// i as plain text; emphasis styles the whole row when it says so.
+func (m *model) list(heading []string, s scroll, n, h int, row func(i int) string, emphasis func(i int) string) []string {
+	out := append([]string(nil), heading...)
+	rowsH := max(h-len(heading), 1)
+	if n == 0 {
+		return append(out, m.styles.Dim.Render(m.emptyText()))
+	}
+	top := s.window(n, rowsH)
+	cursor := min(s.cursor, n-1)
+	for i := top; i < min(top+rowsH, n); i++ {
+		text := fit(row(i), m.width, false)
+		switch {
+		case i == cursor:
+			text = m.styles.Selected.Render(text)
+		case emphasis != nil:
+			text = m.emphasise(emphasis(i), text)
+		}
+		out = append(out, text)
+	}
+	return out
+}
+
+// emptyText explains an empty list.
+func (m *model) emptyText() string {
+	if m.filter.active() {
+		return "nothing matches the filter " + m.filter.text + " (esc clears it)"
+	}
+	return "nothing yet"
+}
+
+// emphasis names a row's highlight.
+const (
+	plain = ""
+	good  = "good"
+	warn  = "warn"
+	alert = "alert"
+)
+
+func (m *model) emphasise(e, text string) string {
+	switch e {
+	case good:
+		return m.styles.Good.Render(text)
+	case warn:
+		return m.styles.Warn.Render(text)
+	case alert:
+		return m.styles.Alert.Render(text)
+	}
+	return text
+}

@@ -1,0 +1,247 @@
+package tui
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/golden"
+	"github.com/charmbracelet/x/exp/teatest/v2"
+
+	"github.com/twtrace/twtrace/internal/record"
+	"github.com/twtrace/twtrace/internal/replay"
+)
+
+// The golden tests run the UI in a bubbletea program at a fixed size,
+// press keys, quit, and compare the last frame, without its styles, with
+// testdata/<test>.golden. `go test ./tui -update` rewrites the files
+// after a deliberate change; read the diff before committing it.
+
+const testW, testH = 100, 30
+
+// press returns the key press for a key name as bubbletea reports it.
+func press(name string) tea.KeyPressMsg {
+	switch name {
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	}
+	r := []rune(name)[0]
+	return tea.KeyPressMsg{Code: r, Text: name}
+}
+
+// frameAfter runs the UI on src, sends msgs (key names, text to type
+// after "/", or messages), quits, and returns the last frame as plain
+// text.
+func frameAfter(t *testing.T, src Source, opt Options, msgs ...any) string {
+	t.Helper()
+	tm := teatest.NewTestModel(t, newModel(src, opt), teatest.WithInitialTermSize(testW, testH))
+	for _, msg := range msgs {
+		switch msg := msg.(type) {
+		case string:
+			tm.Send(press(msg))
+		case typed:
+			tm.Type(string(msg))
+		case tea.Msg:
+			tm.Send(msg)
+		}
+	}
+	if err := tm.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	m := tm.FinalModel(t, teatest.WithFinalTimeout(5*time.Second))
+	return ansi.Strip(m.View().Content) + "\n"
+}
+
+// typed is text typed into the filter.
+type typed string
+
+func TestViews(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keys []any
+	}{
+		{"overview", nil},
+		{"overview_scrolled", []any{"G"}},
+		{"timewait_by_owner", []any{"tab"}},
+		{"timewait_by_remote", []any{"tab", "b", "b"}},
+		{"timewait_drill", []any{"tab", "enter"}},
+		{"connections", []any{"tab", "tab"}},
+		{"connections_sorted", []any{"tab", "tab", "s", "s", "s", "s"}},
+		{"events", []any{"shift+tab"}},
+		{"events_scrolled", []any{"shift+tab", "g", "j", "j"}},
+		{"detail_reused", []any{"tab", "tab", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "enter"}},
+		{"detail_from_events", []any{"shift+tab", "G", "enter"}},
+		{"detail_still_open", []any{"shift+tab", "/", typed("192.0.2.7:51005"), "enter", "enter"}},
+		{"help", []any{"?"}},
+		{"filter_comm", []any{"tab", "tab", "/", typed("nginx"), "enter"}},
+		{"filter_state", []any{"shift+tab", "/", typed("time-wait 40036"), "enter"}},
+		{"filter_cleared", []any{"tab", "tab", "/", typed("nginx"), "enter", "esc"}},
+		{"filter_bad", []any{"/", typed("port:99999"), "enter"}},
+		{"resize_overview", []any{tea.WindowSizeMsg{Width: 80, Height: 24}}},
+		{"resize_connections", []any{tea.WindowSizeMsg{Width: 80, Height: 24}, "tab", "tab"}},
+		{"resize_timewait", []any{tea.WindowSizeMsg{Width: 80, Height: 24}, "tab"}},
+		{"paused", []any{"p"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			golden.RequireEqual(t, frameAfter(t, testFeed(), Options{}, tc.keys...))
+		})
+	}
+}
+
+// testRecording writes the test script as a recording and returns its
+// path.
+func testRecording(t *testing.T) string {
+	t.Helper()
+	var b bytes.Buffer
+	w, err := record.NewWriter(&b, testMeta(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range testScript() {
+		if err := w.Write(&e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "trace.twt")
+	if err := os.WriteFile(path, b.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestReplayControls presses the replay keys on a player that is not
+// running, so that only the keys move it.
+func TestReplayControls(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		keys []any
+	}{
+		{"replay", nil},
+		{"replay_controls", []any{"p", "+", "+", "]", "]", "["}},
+		{"replay_slower", []any{"-", "-", "-"}},
+		{"replay_help", []any{"?"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := replay.Open(testRecording(t), replay.Options{Speed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			golden.RequireEqual(t, frameAfter(t, testFeed(), Options{Replay: p}, tc.keys...))
+		})
+	}
+}
+
+// TestReplayStdinSeekBack shows why a replay from stdin cannot go back.
+func TestReplayStdinSeekBack(t *testing.T) {
+	f, err := os.Open(testRecording(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := replay.Open("-", replay.Options{Speed: 1, Stdin: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := frameAfter(t, testFeed(), Options{Replay: p}, "[")
+	if !strings.Contains(got, replay.ErrNoRewind.Error()) {
+		t.Errorf("seeking back on stdin: footer does not say why:\n%s", got)
+	}
+}
+
+// TestNoColor checks that without colour the screen carries no colour
+// but keeps the selected row visible in reverse video.
+func TestNoColor(t *testing.T) {
+	const sgrColour, sgrReverse = "\x1b[38;", "7m"
+	for _, tc := range []struct {
+		opt    Options
+		env    string
+		colour bool
+	}{
+		{Options{}, "", true},
+		{Options{NoColor: true}, "", false},
+		{Options{}, "1", false},
+	} {
+		t.Setenv("NO_COLOR", tc.env)
+		m := newModel(testFeed(), tc.opt)
+		m.Update(tea.WindowSizeMsg{Width: testW, Height: testH})
+		m.Update(press("tab"))
+		m.Update(press("tab"))
+		v := m.View().Content
+		if got := strings.Contains(v, sgrColour); got != tc.colour {
+			t.Errorf("options %+v, NO_COLOR=%q: colour = %v, want %v", tc.opt, tc.env, got, tc.colour)
+		}
+		if !tc.colour && !strings.Contains(v, sgrReverse) {
+			t.Errorf("no colour: the selected row is not in reverse video")
+		}
+	}
+}
+
+// TestFrameNeverExceedsTerminal checks every view at sizes down to a
+// very small terminal: no line wider than the terminal, no more lines
+// than it has.
+func TestFrameNeverExceedsTerminal(t *testing.T) {
+	for _, size := range [][2]int{{80, 24}, {60, 15}, {120, 50}, {20, 5}} {
+		m := newModel(testFeed(), Options{})
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		for v := range numTabs + 2 {
+			switch v {
+			case numTabs:
+				m.Update(press("?"))
+			case numTabs + 1:
+				m.Update(press("?"))
+				m.Update(press("tab"))
+				m.Update(press("tab"))
+				m.Update(press("enter"))
+			}
+			lines := strings.Split(m.View().Content, "\n")
+			if len(lines) != size[1] {
+				t.Errorf("%dx%d, view %d: %d lines", size[0], size[1], v, len(lines))
+			}
+			for _, l := range lines {
+				if w := ansi.StringWidth(l); w > size[0] {
+					t.Errorf("%dx%d, view %d: line of %d cells: %q", size[0], size[1], v, w, ansi.Strip(l))
+				}
+			}
+			m.Update(press("tab"))
+		}
+	}
+}
+
+// TestFeedLog checks the ring of recent events: oldest first, the latest
+// logSize kept.
+func TestFeedLog(t *testing.T) {
+	evs := testScript()
+	f := testFeed()
+	got := f.Events(nil)
+	if len(got) != len(evs) || got[0] != evs[0] {
+		t.Fatalf("log of %d events starting %v, want the %d of the script", len(got), got[0], len(evs))
+	}
+	small := NewFeed(testFeed().agg, testMeta(), 10)
+	for i := range evs {
+		small.Event(&evs[i])
+	}
+	got = small.Events(nil)
+	if len(got) != 10 || got[9] != evs[len(evs)-1] || got[0] != evs[len(evs)-10] {
+		t.Errorf("a full log does not hold the latest 10 events in order")
+	}
+	if small.Received() != uint64(len(evs)) {
+		t.Errorf("received %d, want %d", small.Received(), len(evs))
+	}
+}
