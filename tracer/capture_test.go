@@ -5,6 +5,8 @@ package tracer_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -12,12 +14,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twtrace/twtrace/internal/churn"
 	"github.com/twtrace/twtrace/internal/event"
+	"github.com/twtrace/twtrace/internal/filter"
 	"github.com/twtrace/twtrace/internal/nettest"
 	"github.com/twtrace/twtrace/tracer"
 )
 
-func TestMain(m *testing.M) { nettest.Main(m) }
+func TestMain(m *testing.M) {
+	nettest.MainRoles(m, map[string]func([]string) error{
+		"churn": func(args []string) error {
+			return churn.Command(context.Background(), args, os.Stdout, os.Stderr)
+		},
+	})
+}
 
 // capture runs a tracer on one namespace and keeps every event it reports.
 type capture struct {
@@ -56,7 +66,7 @@ func trace(t *testing.T, ns *nettest.NS, cfg tracer.Config, causes ...event.Caus
 
 func traceInto(t *testing.T, ns *nettest.NS, cfg tracer.Config, c *capture) *capture {
 	t.Helper()
-	cfg.Filter.NetNS = ns.Inode
+	cfg.Filter.NetNS = ns.Inode // on top of whatever else the test filters
 	tr, err := tracer.Open(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("opening the tracer: %v", err)
@@ -152,3 +162,7 @@ func owner(t *testing.T, evs []event.Event, what string, pred func(*event.Event)
 }
 
 func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
+
+func filterNS(ns *nettest.NS) filter.Filter { return filter.Filter{NetNS: ns.Inode} }
+
+func addrOf(s string) netip.Addr { return netip.MustParseAddr(s) }

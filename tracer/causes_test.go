@@ -292,26 +292,7 @@ func TestTWAnswersDataWithRST(t *testing.T) {
 	ns := nettest.NewNS(t)
 	c := trace(t, ns, tracer.Config{}, event.CauseTWRST)
 	const port = 7205
-	var client net.Conn
-	err := ns.Do(func() error {
-		ln, err := net.Listen("tcp", addr(port))
-		if err != nil {
-			return err
-		}
-		defer ln.Close()
-		if client, err = net.Dial("tcp", addr(port)); err != nil {
-			return err
-		}
-		server, err := ln.Accept()
-		if err != nil {
-			return err
-		}
-		return server.Close() // orphaned: its tw is born in substate FIN_WAIT2
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	client := halfClosed(t, ns, port)
 	c.await(t, awaitEvents, "the server's tw in substate FIN_WAIT2", func(evs []event.Event) bool {
 		return count(evs, on(port, func(e *event.Event) bool {
 			return e.Kind == event.KindTWEnter && e.Substate == event.FinWait2
@@ -329,6 +310,51 @@ func TestTWAnswersDataWithRST(t *testing.T) {
 	// The kernel's view: the client got the RST, so its next write fails.
 	if _, err := client.Write([]byte("more")); err == nil {
 		t.Errorf("client write after the RST succeeded, want connection reset or broken pipe")
+	}
+}
+
+// halfClosed returns the client end of a connection whose server end was
+// closed first and orphaned: the server's tw is born in substate FIN_WAIT2
+// once the client's ACK arrives, while the client stays in CLOSE_WAIT.
+func halfClosed(t *testing.T, ns *nettest.NS, port int) net.Conn {
+	t.Helper()
+	var client net.Conn
+	err := ns.Do(func() error {
+		ln, err := net.Listen("tcp", addr(port))
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		if client, err = net.Dial("tcp", addr(port)); err != nil {
+			return err
+		}
+		server, err := ln.Accept()
+		if err != nil {
+			return err
+		}
+		return server.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return client
+}
+
+// twRST makes a tw answer data with an RST: the peer of a half-closed
+// connection writes once the tw exists.
+func twRST(t *testing.T, ns *nettest.NS, port int) {
+	t.Helper()
+	client := halfClosed(t, ns, port)
+	deadline := time.Now().Add(awaitEvents)
+	for !strings.Contains(ns.SS(t, "-tan", "state", "fin-wait-2"), addr(port)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no FIN_WAIT2 tw on port %d", port)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if _, err := client.Write([]byte("late data")); err != nil {
+		t.Fatalf("writing to the half-closed connection: %v", err)
 	}
 }
 

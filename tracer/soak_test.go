@@ -1,0 +1,190 @@
+//go:build linux
+
+package tracer_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twtrace/twtrace/internal/event"
+	"github.com/twtrace/twtrace/internal/nettest"
+	"github.com/twtrace/twtrace/tracer"
+)
+
+// tally counts events instead of keeping them: a soak makes millions.
+type tally struct {
+	mu                sync.Mutex
+	kinds             map[event.Kind]uint64
+	causes            map[event.Cause]uint64
+	longTW, shortTW   uint64 // tw_enter by timeout, the kernel's TW/TWKilled split
+	lost, last        uint64
+	unexpectedUnknown []string
+}
+
+func newTally() *tally {
+	return &tally{kinds: map[event.Kind]uint64{}, causes: map[event.Cause]uint64{}}
+}
+
+func (c *tally) Event(e *event.Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.kinds[e.Kind]++
+	c.last = e.MonoNS
+	switch e.Kind {
+	case event.KindTWExit:
+		c.causes[e.Cause]++
+		if e.Cause == event.CauseUnknown {
+			c.unexpectedUnknown = append(c.unexpectedUnknown, string(event.AppendTable(nil, e)))
+		}
+	case event.KindTWEnter:
+		if e.TimeoutNS > uint64(4*time.Second) {
+			c.longTW++
+		} else {
+			c.shortTW++
+		}
+	case event.KindLost:
+		c.lost += e.Count
+	}
+}
+
+func (c *tally) Idle() {}
+
+func (c *tally) read(f func(*tally) uint64) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return f(c)
+}
+
+// TestMixedSoak interleaves every way out of TIME_WAIT with a churn
+// workload for a minute, under a bucket limit that overflows, and checks
+// twtrace's totals against the kernel's: the tw count, and every counter
+// that exists for a cause.
+func TestMixedSoak(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	if testing.Short() {
+		t.Skip("a one-minute soak")
+	}
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	ns.SetSysctl(t, "net.ipv4.tcp_tw_reuse", "1")
+	ns.SetSysctl(t, "net.ipv4.ip_local_port_range", "40000 44999")
+
+	c := newTally()
+	tr, err := tracer.Open(context.Background(), tracer.Config{Filter: filterNS(ns)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- tr.Read(ctx, c) }()
+	defer func() { cancel(); <-done }()
+
+	kernel := func() (tw uint64, ext map[string]uint64) { return ns.Sockstat(t).TW, ns.TcpExt(t) }
+	tw0, ext0 := kernel()
+
+	const soak = 55 * time.Second
+	churn := ns.Start(t, "churn", "churn", "-mode", "client-close", "-workers", "2",
+		"-rate", "1500", "-duration", soak.String(), "-addr", "127.0.0.1:5001")
+	for round, deadline := 0, time.Now().Add(soak-15*time.Second); time.Now().Before(deadline); round++ {
+		port := 7400 + 10*(round%50)
+		soakRound(t, ns, port)
+	}
+	// The last seconds under a bucket limit below the churn's population
+	// of tw: closes overflow (the early ends above need a tw, so not
+	// before).
+	ns.SetSysctl(t, "net.ipv4.tcp_max_tw_buckets", "500")
+	churn.Wait(t)
+
+	// Quiet now: read the kernel between two identical readings of the
+	// tally, so no event falls between.
+	var tw uint64
+	var ext map[string]uint64
+	deadline := time.Now().Add(awaitEvents)
+	for {
+		before := c.read(func(c *tally) uint64 { return c.last })
+		time.Sleep(100 * time.Millisecond) // let the reader drain
+		tw, ext = kernel()
+		time.Sleep(100 * time.Millisecond)
+		if c.read(func(c *tally) uint64 { return c.last }) == before {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("events never stopped")
+		}
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t.Logf("events: %v causes: %v lost: %d", c.kinds, c.causes, c.lost)
+	if c.lost != 0 {
+		t.Fatalf("%d events lost: the totals cannot match", c.lost)
+	}
+	if got, want := int64(c.kinds[event.KindTWEnter])-int64(c.kinds[event.KindTWExit]), int64(tw)-int64(tw0); got != want {
+		t.Errorf("tw_enter - tw_exit = %d, sockstat tw changed by %d", got, want)
+	}
+	counters := []struct {
+		name string
+		got  uint64
+	}{
+		{"TWRecycled", c.causes[event.CauseReused]},
+		{"TCPTimeWaitOverflow", c.kinds[event.KindTWOverflow]},
+		{"TW", c.longTW},
+		{"TWKilled", c.shortTW},
+	}
+	for _, k := range counters {
+		if want := ext[k.name] - ext0[k.name]; k.got != want {
+			t.Errorf("twtrace counted %d for TcpExt %s, the kernel %d", k.got, k.name, want)
+		}
+	}
+	for _, cause := range []event.Cause{event.CauseReused, event.CauseSYN, event.CauseRST, event.CauseTWRST, event.CauseDestroyed} {
+		if c.causes[cause] == 0 {
+			t.Errorf("no tw ended %v: the soak did not exercise it", cause)
+		}
+	}
+	if c.kinds[event.KindTWOverflow] == 0 {
+		t.Error("no overflow: the soak did not exercise it")
+	}
+	if len(c.unexpectedUnknown) > 0 {
+		t.Errorf("tw ended with cause unknown:\n%s", strings.Join(c.unexpectedUnknown, "\n"))
+	}
+}
+
+// soakRound runs one of each early end on ports from port: a SYN reopen, an
+// RST kill, a tw answering data with an RST, and ss -K.
+func soakRound(t *testing.T, ns *nettest.NS, port int) {
+	t.Helper()
+	// SYN: the server's tw reopened by the client's new SYN.
+	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", "2", "-close", "first")
+	srv.Ready(t)
+	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", "2", "-close", "second",
+		"-bind", strconv.Itoa(50000+port), "-reuseaddr", "-gap", "50ms")
+	cli.Wait(t)
+	srv.Wait(t)
+
+	// RST: a client tw, then the RST its ACK provokes.
+	srv = ns.Start(t, "twsrv", "server", "-addr", addr(port+1), "-n", "1", "-close", "second")
+	srv.Ready(t)
+	cli = ns.Start(t, "twcli", "client", "-addr", addr(port+1), "-n", "1", "-close", "first",
+		"-bind", strconv.Itoa(51000+port), "-reuseaddr")
+	cli.Wait(t)
+	srv.Wait(t)
+	injectACK(t, ns, addrOf("127.0.0.1"), uint16(port+1), addrOf("127.0.0.1"), uint16(51000+port))
+
+	// tw_rst, then ss -K on a port of its own.
+	twRST(t, ns, port+2)
+	srv = ns.Start(t, "twsrv", "server", "-addr", addr(port+3), "-n", "1", "-close", "first")
+	srv.Ready(t)
+	cli = ns.Start(t, "twcli", "client", "-addr", addr(port+3), "-n", "1", "-close", "second")
+	cli.Wait(t)
+	srv.Wait(t)
+	filter := fmt.Sprintf("( sport = :%d )", port+3)
+	if out, err := ns.Command("ss", "-K", "-tan", "state", "time-wait", filter).CombinedOutput(); err != nil {
+		t.Fatalf("ss -K: %v\n%s", err, out)
+	}
+}
