@@ -80,16 +80,32 @@ func (l layout) heading() string {
 	return l.line(titles...)
 }
 
-// fit pads or truncates plain text s to exactly w cells.
+// fit pads or truncates plain text s to exactly w cells. Most cells are
+// printable ASCII, one cell per byte, which is measured and cut without
+// the cost of finding grapheme clusters.
 func fit(s string, w int, right bool) string {
-	n := ansi.StringWidth(s)
+	n, ascii := len(s), printableASCII(s)
+	if !ascii {
+		n = ansi.StringWidth(s)
+	}
 	switch {
+	case n > w && ascii && w > 0:
+		return s[:w-1] + "…"
 	case n > w:
 		return ansi.Truncate(s, w, "…")
 	case right:
 		return strings.Repeat(" ", w-n) + s
 	}
 	return s + strings.Repeat(" ", w-n)
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // visibleWidth returns the cells s takes on screen, styles excluded.

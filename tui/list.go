@@ -19,7 +19,7 @@ func (m *model) list(heading []string, s scroll, n, h int, row func(i int) strin
 		text := fit(row(i), m.width, false)
 		switch {
 		case i == cursor:
-			text = m.styles.Selected.Render(text)
+			text = m.styles.rows.selected.on(text)
 		case emphasis != nil:
 			text = m.emphasise(emphasis(i), text)
 		}
@@ -47,11 +47,11 @@ const (
 func (m *model) emphasise(e, text string) string {
 	switch e {
 	case good:
-		return m.styles.Good.Render(text)
+		return m.styles.rows.good.on(text)
 	case warn:
-		return m.styles.Warn.Render(text)
+		return m.styles.rows.warn.on(text)
 	case alert:
-		return m.styles.Alert.Render(text)
+		return m.styles.rows.alert.on(text)
 	}
 	return text
 }

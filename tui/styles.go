@@ -2,6 +2,7 @@ package tui
 
 import (
 	"image/color"
+	"strings"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/lipgloss/v2"
@@ -22,6 +23,29 @@ type Styles struct {
 	Heading  lipgloss.Style // column titles
 	Selected lipgloss.Style // the row under the cursor
 	Help     help.Styles
+
+	// rows are the row-wide styles of the lists, as paints.
+	rows rowPaints
+}
+
+type rowPaints struct{ selected, good, warn, alert paint }
+
+// paint is a style reduced to the escape sequences around its text. The
+// lists restyle every visible row on every frame, and lipgloss's Render
+// measures and pads its input, which costs more than drawing the row.
+type paint struct{ pre, post string }
+
+func paintOf(s lipgloss.Style) paint {
+	out := s.Render("x")
+	i := strings.Index(out, "x")
+	return paint{out[:i], out[i+1:]}
+}
+
+func (p paint) on(text string) string { return p.pre + text + p.post }
+
+func (s Styles) withRows() Styles {
+	s.rows = rowPaints{paintOf(s.Selected), paintOf(s.Good), paintOf(s.Warn), paintOf(s.Alert)}
+	return s
 }
 
 // NewStyles returns the styles; without colour, emphasis is carried by
@@ -40,7 +64,7 @@ func NewStyles(colour bool) Styles {
 				ShortKey: s().Bold(true), ShortDesc: plain, ShortSeparator: plain, Ellipsis: plain,
 				FullKey: s().Bold(true), FullDesc: plain, FullSeparator: plain,
 			},
-		}
+		}.withRows()
 	}
 	var (
 		dim    = lipgloss.Color("245")
@@ -67,5 +91,5 @@ func NewStyles(colour bool) Styles {
 			ShortKey: fg(accent), ShortDesc: fg(dim), ShortSeparator: fg(dim), Ellipsis: fg(dim),
 			FullKey: fg(accent), FullDesc: s(), FullSeparator: fg(dim),
 		},
-	}
+	}.withRows()
 }

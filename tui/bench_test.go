@@ -1,0 +1,95 @@
+package tui
+
+import (
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/twtrace/twtrace/internal/aggregate"
+	"github.com/twtrace/twtrace/internal/event"
+)
+
+// busyFeed is a Feed whose aggregate tracks 1,000,000 tw (clients of 100
+// processes towards 36 destinations) and 100,000 established
+// connections (accepted by a server on port 443), with a full log.
+func busyFeed() *Feed {
+	f := NewFeed(aggregate.New(aggregate.Config{}), testMeta(), 2000)
+	var e event.Event
+	e.NetNS, e.TimeoutNS = testNetNS, uint64(60*time.Second)
+	e.SetLocal(netip.MustParseAddr("10.0.0.1"))
+	for i := range 1_000_000 {
+		e.Kind, e.Role, e.Substate, e.Closer = event.KindTWEnter, event.RoleClient, event.TimeWait, event.CloserLocal
+		e.SetRemote(netip.AddrFrom4([4]byte{10, 0, 2, byte(i / 28232)}))
+		e.LPort, e.RPort = uint16(32768+i%28232), 443
+		e.PID = uint32(1000 + i%100)
+		e.MonoNS = uint64(monoStart) + uint64(i)*1000
+		e.WallNS = bootWall + int64(e.MonoNS)
+		f.Event(&e)
+	}
+	e = event.Event{Kind: event.KindState, Old: event.SynRecv, New: event.Established, Role: event.RoleServer, NetNS: testNetNS, PID: 7, LPort: 443}
+	e.SetLocal(netip.MustParseAddr("10.0.0.1"))
+	for i := range 100_000 {
+		e.SetRemote(netip.AddrFrom4([4]byte{192, 168, byte(i >> 8), byte(i)}))
+		e.RPort = uint16(10000 + i%50000)
+		e.MonoNS = uint64(monoStart) + uint64(1_000_000+i)*1000
+		e.WallNS = bootWall + int64(e.MonoNS)
+		f.Event(&e)
+	}
+	// A full list of ended connections for the Connections view.
+	for i := range 2000 {
+		e.SetRemote(netip.AddrFrom4([4]byte{172, 16, byte(i >> 8), byte(i)}))
+		e.MonoNS += 1000
+		e.WallNS = bootWall + int64(e.MonoNS)
+		e.Old, e.New = event.SynRecv, event.Established
+		f.Event(&e)
+		e.Old, e.New, e.Closer = event.Established, event.Close, event.CloserRemoteReset
+		f.Event(&e)
+		e.Closer = event.CloserNone
+	}
+	return f
+}
+
+// BenchmarkView measures drawing one frame of each view with 1,000,000
+// tw and 100,000 connections tracked (issue 6: at most 10 ms), and
+// BenchmarkFrame what a tick costs besides: taking the snapshot and
+// deriving the rows.
+func BenchmarkView(b *testing.B) {
+	f := busyFeed()
+	if s := f.Snapshot(); s.TW.Count != 1_000_000 || s.Tracked != 1_100_000 {
+		b.Fatalf("tracking %d tw of %d, want 1,000,000 of 1,100,000", s.TW.Count, s.Tracked)
+	}
+	m := newModel(f, Options{})
+	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
+	for v := range numTabs {
+		b.Run(tabNames[v], func(b *testing.B) {
+			m.tab = v
+			cpu := cpuTime()
+			for b.Loop() {
+				_ = m.View()
+			}
+			// The machines that run benchmarks are shared: the CPU time
+			// the process used says what a frame costs without the time
+			// spent waiting for a CPU.
+			b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+		})
+	}
+	b.Run("frame", func(b *testing.B) {
+		cpu := cpuTime()
+		for b.Loop() {
+			m.apply(fetch(f, nil))
+		}
+		b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	})
+}
+
+// cpuTime returns the user and system CPU time the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
