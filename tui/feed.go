@@ -93,3 +93,11 @@ func (f *Feed) Received() uint64 {
 
 // Meta returns how the events are captured.
 func (f *Feed) Meta() *event.Meta { return f.meta }
+
+// Summary returns the aggregate's summary, for the report printed when
+// the UI exits while events may still be arriving.
+func (f *Feed) Summary() *aggregate.Summary {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.agg.Summary()
+}
