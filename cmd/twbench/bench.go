@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cilium/ebpf"
-
 	"github.com/twtrace/twtrace/internal/churn"
 	"github.com/twtrace/twtrace/internal/nettest"
 	"github.com/twtrace/twtrace/internal/sysctl"
@@ -307,28 +305,13 @@ func bpfStatsRun(ctx context.Context, w *workload, t *tracer, cfg config, out io
 	if err != nil {
 		return 0, err
 	}
-	ids, err := processPrograms(r.cmd.Process.Pid)
-	if err == nil && len(ids) == 0 {
-		err = errors.New("it holds no BPF program")
-	}
-	var before, after map[ebpf.ProgramID]progStats
-	var res churn.Result
-	if err == nil {
-		before, err = readStats(ids)
-	}
-	if err == nil {
-		res, err = w.run(ctx, cfg.duration, cfg.statsRate, nil, nil)
-	}
-	if err == nil {
-		after, err = readStats(ids)
-	}
+	res, progs, err := measurePrograms(ctx, w, r, cfg)
 	if stopErr := r.stop(); err == nil && stopErr != nil {
 		err = fmt.Errorf("stopping: %w", stopErr)
 	}
 	if err != nil {
 		return 0, err
 	}
-	progs := statsDelta(before, after)
 	var total time.Duration
 	setState := -1.0
 	for _, p := range progs {
@@ -347,6 +330,31 @@ func bpfStatsRun(ctx context.Context, w *workload, t *tracer, cfg config, out io
 		return 0, fmt.Errorf("no program named %s among its programs", t.setStateProg)
 	}
 	return setState, nil
+}
+
+// measurePrograms runs churn at the stats rate and returns the run time and
+// run count the running tracer's programs accumulated meanwhile.
+func measurePrograms(ctx context.Context, w *workload, r *running, cfg config) (churn.Result, []progStats, error) {
+	ids, err := processPrograms(r.cmd.Process.Pid)
+	if err != nil {
+		return churn.Result{}, nil, fmt.Errorf("finding its programs: %w", err)
+	}
+	if len(ids) == 0 {
+		return churn.Result{}, nil, errors.New("it holds no BPF program")
+	}
+	before, err := readStats(ids)
+	if err != nil {
+		return churn.Result{}, nil, err
+	}
+	res, err := w.run(ctx, cfg.duration, cfg.statsRate, nil, nil)
+	if err != nil {
+		return res, nil, err
+	}
+	after, err := readStats(ids)
+	if err != nil {
+		return res, nil, err
+	}
+	return res, statsDelta(before, after), nil
 }
 
 func nsOrNA(ns float64) string {
