@@ -1,7 +1,6 @@
 package tui
 
 import (
-	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -136,6 +135,3 @@ func signed(d int) string {
 	}
 	return "+" + num(d)
 }
-
-// kv prints key=value.
-func kv(k string, v any) string { return fmt.Sprintf("%s=%v", k, v) }

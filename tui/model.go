@@ -4,6 +4,7 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,11 +38,8 @@ type Options struct {
 // Run shows the UI until the user quits or ctx is done. It takes over
 // the terminal (alternate screen) and gives it back as it was.
 func Run(ctx context.Context, src Source, opt Options) error {
-	if os.Getenv("NO_COLOR") != "" {
-		opt.NoColor = true
-	}
 	popts := []tea.ProgramOption{tea.WithContext(ctx)}
-	if opt.NoColor {
+	if !opt.colour() {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
 	_, err := tea.NewProgram(newModel(src, opt), popts...).Run()
@@ -53,6 +51,10 @@ func Run(ctx context.Context, src Source, opt Options) error {
 	}
 	return nil
 }
+
+// colour reports whether to draw in colour: not when asked not to, by
+// the option or by NO_COLOR (https://no-color.org).
+func (o *Options) colour() bool { return !o.NoColor && os.Getenv("NO_COLOR") == "" }
 
 // tab is one of the views tab cycles through.
 type tab int
@@ -110,15 +112,12 @@ type model struct {
 }
 
 func newModel(src Source, opt Options) *model {
-	if os.Getenv("NO_COLOR") != "" {
-		opt.NoColor = true
-	}
 	m := &model{
 		src:    src,
 		player: opt.Replay,
-		fps:    cmpOr(opt.FPS, 10),
+		fps:    max(cmp.Or(opt.FPS, 10), 1),
 		keys:   DefaultKeyMap(opt.Replay != nil),
-		styles: NewStyles(!opt.NoColor),
+		styles: NewStyles(opt.colour()),
 		help:   help.New(),
 		input:  textinput.New(),
 		width:  80,
@@ -131,13 +130,6 @@ func newModel(src Source, opt Options) *model {
 	// The first frame is read now, so that the screen is never empty.
 	m.apply(fetch(src, opt.Replay))
 	return m
-}
-
-func cmpOr(v, def int) int {
-	if v > 0 {
-		return v
-	}
-	return def
 }
 
 // fetch reads a frame. It runs in a command's goroutine, off the UI's.
@@ -162,13 +154,14 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.help.SetWidth(msg.Width)
 		m.input.SetWidth(max(msg.Width-2, 1))
 	case tickMsg:
+		if m.frozen {
+			return m, m.tick()
+		}
 		src, p := m.src, m.player
 		return m, func() tea.Msg { return fetch(src, p) }
 	case frame:
 		if !m.frozen {
 			m.apply(msg)
-		} else {
-			m.frame.status = msg.status
 		}
 		return m, m.tick()
 	case tea.KeyPressMsg:

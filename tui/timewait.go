@@ -18,7 +18,7 @@ func (m *model) timeWaitView(h int) []string {
 	var age string
 	for _, d := range s.States {
 		if d.State == event.TimeWait {
-			age = st.Dim.Render(" · age p50 ") + dur(d.P50) + st.Dim.Render(" max ") + dur(d.Max)
+			age = st.Dim.Render(" · lasted p50 ") + dur(d.P50) + st.Dim.Render(" max ") + dur(d.Max)
 		}
 	}
 	summary := st.Value.Render(num(s.TW.Count)) + st.Dim.Render(" tw · TIME_WAIT ") + num(s.TW.TimeWait) +
