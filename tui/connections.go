@@ -7,7 +7,8 @@ import (
 	"github.com/twtrace/twtrace/internal/event"
 )
 
-// connectionsView lists the connections that ended recently, the latest
+// connectionsView lists the open connections the snapshot holds (the
+// oldest CLOSE_WAIT leaks) and those that ended recently, the latest
 // first unless sorted otherwise: tuple, owner, the state they were last
 // in and for how long, how they ended and who closed them.
 func (m *model) connectionsView(h int) []string {
@@ -46,7 +47,10 @@ func (m *model) connLayout() layout {
 // endText says how a connection ended: the tw's end cause, closed (no
 // tw), or missed (its end was lost).
 func endText(c *aggregate.Conn) string {
-	if c.End == aggregate.EndTW {
+	switch c.End {
+	case 0:
+		return "open"
+	case aggregate.EndTW:
 		return c.Cause.String()
 	}
 	return c.End.String()
@@ -65,9 +69,11 @@ func monoToWall(s *aggregate.Snapshot, mono uint64) int64 {
 	return s.WallNS - int64(s.MonoNS-mono)
 }
 
-// connEmphasis highlights resets and reuse.
+// connEmphasis highlights leaks, resets and reuse.
 func connEmphasis(c *aggregate.Conn) string {
 	switch {
+	case c.End == 0 && lastStep(c).State == event.CloseWait:
+		return warn
 	case c.Closer == event.CloserLocalReset || c.Closer == event.CloserRemoteReset,
 		c.Cause == event.CauseRST || c.Cause == event.CauseTWRST:
 		return warn

@@ -30,21 +30,28 @@ type detail struct {
 }
 
 // refresh looks the connection up in a new frame. A connection that left
-// the snapshot's list stays as last seen.
+// the snapshot's lists stays as last seen.
 func (d *detail) refresh(f *frame) {
-	for i := range f.snap.Recent {
-		if connTuple(&f.snap.Recent[i]) == d.tuple {
-			c := f.snap.Recent[i]
-			d.conn = &c
-			break
-		}
-	}
+	d.conn = find(d.tuple, f.snap.Leaks, f.snap.Recent, d.conn)
 	d.events = d.events[:0]
 	for i := range f.events {
 		if eventTuple(&f.events[i]) == d.tuple {
 			d.events = append(d.events, f.events[i])
 		}
 	}
+}
+
+// find returns the first connection on t in lists, or else last.
+func find(t tuple, leaks, recent []aggregate.Conn, last *aggregate.Conn) *aggregate.Conn {
+	for _, list := range [][]aggregate.Conn{leaks, recent} {
+		for i := range list {
+			if connTuple(&list[i]) == t {
+				c := list[i]
+				return &c
+			}
+		}
+	}
+	return last
 }
 
 // open shows the detail of the row under the cursor; on the TIME_WAIT
@@ -139,7 +146,11 @@ func (m *model) timeline(c *aggregate.Conn, evs []event.Event) []string {
 	}
 	out = append(out, st.Dim.Render("  │"))
 	end, why := ending(c, evs)
-	out = append(out, "  "+m.emphasise(connEmphasis(c), "✕ "+end)+st.Dim.Render("   at "+clock(monoToWall(m.frame.snap, c.EndNS))))
+	at := ""
+	if c.End != 0 {
+		at = st.Dim.Render("   at " + clock(monoToWall(m.frame.snap, c.EndNS)))
+	}
+	out = append(out, "  "+m.emphasise(connEmphasis(c), end)+at)
 	if why != "" {
 		out = append(out, "    "+why)
 	}
@@ -177,10 +188,17 @@ func transition(from, to event.State, c *aggregate.Conn, evs []event.Event) stri
 // ending says how the connection ended, and for a tw why.
 func ending(c *aggregate.Conn, evs []event.Event) (string, string) {
 	switch c.End {
+	case 0:
+		last := lastStep(c)
+		if last.State == event.CloseWait {
+			return "… still open, in CLOSE_WAIT for " + dur(time.Duration(last.DurNS)),
+				"the peer closed; this side's application has not called close(): a leak"
+		}
+		return "… still open, in " + last.State.String(), ""
 	case aggregate.EndClosed:
-		return "closed without a TIME_WAIT", ""
+		return "✕ closed without a TIME_WAIT", ""
 	case aggregate.EndMissed:
-		return "end not seen (events were lost)", ""
+		return "? end not seen (events were lost)", ""
 	}
 	var exit *event.Event
 	for i := range evs {
@@ -195,7 +213,7 @@ func ending(c *aggregate.Conn, evs []event.Event) (string, string) {
 	if exit != nil && c.Cause == event.CauseReused && exit.ByPID != 0 {
 		why += ": port taken by " + exit.ByCommString() + "/" + strconv.FormatUint(uint64(exit.ByPID), 10)
 	}
-	return "tw ended: " + c.Cause.String(), why
+	return "✕ tw ended: " + c.Cause.String(), why
 }
 
 func causeText(c event.Cause) string {

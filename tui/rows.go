@@ -13,10 +13,12 @@ import (
 // rows are what the list views show, derived from a frame once per frame
 // rather than once per draw.
 type rows struct {
-	conns  []aggregate.Conn // Connections, filtered and sorted
-	events []*event.Event   // Events, filtered, oldest first
-	groups []group          // TIME_WAIT, filtered and sorted
-	twSum  int              // tw in the listed groups
+	// conns are the open connections the snapshot lists (CLOSE_WAIT
+	// leaks), then the ended ones, filtered and sorted.
+	conns  []aggregate.Conn
+	events []*event.Event // Events, filtered, oldest first
+	groups []group        // TIME_WAIT, filtered and sorted
+	twSum  int            // tw in the listed groups
 }
 
 // group is a row of the TIME_WAIT view: who or what holds tw.
@@ -55,9 +57,11 @@ var connSortNames = [numConnSorts]string{"ENDED", "OWNER", "LOCAL", "REMOTE", "L
 
 func deriveRows(f *frame, flt *filter, by groupBy, twSort int, cs connSort) rows {
 	var r rows
-	for i := range f.snap.Recent {
-		if flt.conn(&f.snap.Recent[i]) {
-			r.conns = append(r.conns, f.snap.Recent[i])
+	for _, list := range [][]aggregate.Conn{f.snap.Leaks, f.snap.Recent} {
+		for i := range list {
+			if flt.conn(&list[i]) {
+				r.conns = append(r.conns, list[i])
+			}
 		}
 	}
 	sortConns(r.conns, cs)
@@ -82,7 +86,7 @@ func sortConns(cs []aggregate.Conn, by connSort) {
 	var f func(x, y *aggregate.Conn) int
 	switch by {
 	case sortEnded:
-		return // the snapshot lists them latest first
+		return // open first, then the latest ended, as listed
 	case sortOwner:
 		f = func(x, y *aggregate.Conn) int {
 			return cmp.Or(cmp.Compare(x.Comm, y.Comm), cmp.Compare(x.PID, y.PID))
