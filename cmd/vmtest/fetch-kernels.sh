@@ -2,14 +2,15 @@
 # fetch-kernels.sh CACHE [KERNELS]
 #
 # Fetches the Debian kernels listed in KERNELS (default: kernels.txt next to
-# this script) into CACHE/<kernel release>/vmlinuz and prints the path of
-# each, one a line, for `make vmtest` to boot. Progress goes to stderr.
+# this script) into CACHE/<kernel release>/{vmlinuz,config} and prints the
+# path of each vmlinuz, one a line, for `make vmtest` to boot. Progress goes
+# to stderr.
 #
 # The suites (bullseye, trixie, sid ...) are reached through a private apt
 # state under CACHE/apt whose sources are derived from the machine's own
 # /etc/apt/sources.list.d/debian.sources, so the same mirror and keyring are
-# used and the system's apt configuration is never touched. Only vmlinuz is
-# extracted from each package: no modules are needed, because the guest runs
+# used and the system's apt configuration is never touched. Only vmlinuz and
+# the config are extracted: no modules are needed, because the guest runs
 # from an initramfs and every driver it uses is built in.
 #
 # An unreachable archive is an error, so that CI cannot pass without having
@@ -79,25 +80,45 @@ resolve() {
 	echo "$pkg"
 }
 
-# extract SUITE KV fetches the image of release KV into CACHE/KV/vmlinuz.
-# Older packaging ships it as /boot/vmlinuz-KV in linux-image-KV; from 6.19
-# on linux-image-KV is a stub and the image is in linux-binary-KV.
-extract() {
-	local suite=$1 kv=$2 deb member tmp
-	rm -f "$state"/debs/*.deb
-	(cd "$state/debs" && apt-get "${apt_opts[@]}" -qq download "linux-image-$kv/$suite" >&2)
-	deb=$(echo "$state"/debs/linux-image-"$kv"_*.deb)
-	member=./boot/vmlinuz-$kv
-	if ! dpkg-deb -c "$deb" | grep -F " $member" >/dev/null; then
-		(cd "$state/debs" && apt-get "${apt_opts[@]}" -qq download "linux-binary-$kv/$suite" >&2)
-		deb=$(echo "$state"/debs/linux-binary-"$kv"_*.deb)
-		member=./usr/lib/modules/$kv/vmlinuz
-	fi
+# download SUITE PACKAGE fetches PACKAGE from SUITE into the debs directory
+# and prints the path of the .deb.
+download() {
+	(cd "$state/debs" && apt-get "${apt_opts[@]}" -qq download "$2/$1" >&2)
+	echo "$state"/debs/"$2"_*.deb
+}
+
+# take DEB DIR MEMBER... extracts members of a package into DIR in one pass
+# (the .deb is xz-compressed, and an old-style image package carries all
+# the modules: reading it costs seconds), each under its base name.
+take() {
+	local deb=$1 dir=$2 tmp m
+	shift 2
 	tmp=$(mktemp -d "$cache/.extract.XXXXXX")
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "$member"
-	mkdir -p "$cache/$kv"
-	mv "$tmp/$member" "$cache/$kv/vmlinuz"
-	rm -rf "$tmp" "$state"/debs/*.deb
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "$@"
+	for m; do mv "$tmp/$m" "$dir/"; done
+	rm -rf "$tmp"
+}
+
+# extract SUITE KV fetches the image of release KV into CACHE/KV/vmlinuz and
+# its build configuration into CACHE/KV/config: the guest gets the latter as
+# /boot/config-KV, where twtrace looks up CONFIG_HZ as on an installed system.
+# Older packaging ships both in linux-image-KV under /boot; from 6.19 on
+# linux-image-KV is a stub that depends on linux-binary-KV (the image) and
+# linux-base-KV (the config), which keep them under /usr/lib/modules/KV.
+extract() {
+	local suite=$1 kv=$2 deb dir=$cache/$2
+	rm -f "$state"/debs/*.deb
+	mkdir -p "$dir"
+	deb=$(download "$suite" "linux-image-$kv")
+	if dpkg-deb -f "$deb" Depends | grep -F "linux-binary-$kv" >/dev/null; then
+		take "$(download "$suite" "linux-base-$kv")" "$dir" "./usr/lib/modules/$kv/config"
+		take "$(download "$suite" "linux-binary-$kv")" "$dir" "./usr/lib/modules/$kv/vmlinuz"
+	else
+		take "$deb" "$dir" "./boot/config-$kv" "./boot/vmlinuz-$kv"
+		mv "$dir/config-$kv" "$dir/config"
+		mv "$dir/vmlinuz-$kv" "$dir/vmlinuz"
+	fi
+	rm -f "$state"/debs/*.deb
 }
 
 declare -A seen
@@ -115,7 +136,7 @@ while read -r suite pkg flag <&3; do
 	kv=${image#linux-image-}
 	[ -z "${seen[$kv]:-}" ] || continue
 	seen[$kv]=1
-	if [ -s "$cache/$kv/vmlinuz" ]; then
+	if [ -s "$cache/$kv/vmlinuz" ] && [ -s "$cache/$kv/config" ]; then
 		log "$kv: cached"
 	else
 		log "$kv: downloading from $suite"
