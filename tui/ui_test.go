@@ -169,6 +169,21 @@ func TestReplayControls(t *testing.T) {
 	}
 }
 
+// TestReplayNarrow checks that the replay header keeps its controls on
+// 80 columns.
+func TestReplayNarrow(t *testing.T) {
+	p, err := replay.Open(testRecording(t), replay.Options{Speed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	m := newModel(testFeed(), Options{Replay: p})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.Update(press("p"))
+	m.Update(press("+"))
+	golden.RequireEqual(t, ansi.Strip(m.View().Content)+"\n")
+}
+
 // TestReplayStdinSeekBack shows why a replay from stdin cannot go back.
 func TestReplayStdinSeekBack(t *testing.T) {
 	f, err := os.Open(testRecording(t))
