@@ -21,7 +21,7 @@ func (m *model) connectionsView(h int) []string {
 			return l.line(endpoint(c.Local), endpoint(c.Remote), ownerText(c.Owner), c.Direction().String(),
 				last.State.String(), dur(time.Duration(last.DurNS)), endText(c), c.Closer.String(), clock(endWall(m.frame.snap, c)))
 		},
-		func(i int) string { return connEmphasis(&cs[i]) })
+		func(i int) emphasis { return connEmphasis(&cs[i]) })
 }
 
 func (m *model) connLayout() layout {
@@ -70,7 +70,7 @@ func monoToWall(s *aggregate.Snapshot, mono uint64) int64 {
 }
 
 // connEmphasis highlights leaks, resets and reuse.
-func connEmphasis(c *aggregate.Conn) string {
+func connEmphasis(c *aggregate.Conn) emphasis {
 	switch {
 	case c.End == 0 && lastStep(c).State == event.CloseWait:
 		return warn

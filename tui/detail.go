@@ -88,7 +88,7 @@ func (m *model) cycleSort() {
 	case m.tab == tabConnections:
 		m.sort = (m.sort + 1) % numConnSorts
 	case m.tab == tabTimeWait:
-		m.twSort = 1 - m.twSort
+		m.byName = !m.byName
 	default:
 		return
 	}

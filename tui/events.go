@@ -19,12 +19,12 @@ func (m *model) eventsView(h int) []string {
 			buf = event.AppendTable(buf[:0], evs[i])
 			return string(buf)
 		},
-		func(i int) string { return eventEmphasis(evs[i]) })
+		func(i int) emphasis { return eventEmphasis(evs[i]) })
 }
 
 // eventEmphasis highlights what a user looks for in the log: tw reuse,
 // overflow and lost events, and resets.
-func eventEmphasis(e *event.Event) string {
+func eventEmphasis(e *event.Event) emphasis {
 	switch {
 	case e.Kind == event.KindTWOverflow, e.Kind == event.KindLost:
 		return alert

@@ -6,8 +6,8 @@ const listHeading = 1
 
 // list draws a list view: the heading lines, then the rows that fit in
 // h lines around the cursor, the cursor's row highlighted. row draws row
-// i as plain text; emphasis styles the whole row when it says so.
-func (m *model) list(heading []string, s scroll, n, h int, row func(i int) string, emphasis func(i int) string) []string {
+// i as plain text; emph highlights the whole row.
+func (m *model) list(heading []string, s scroll, n, h int, row func(i int) string, emph func(i int) emphasis) []string {
 	out := append([]string(nil), heading...)
 	rowsH := max(h-len(heading), 1)
 	if n == 0 {
@@ -20,8 +20,8 @@ func (m *model) list(heading []string, s scroll, n, h int, row func(i int) strin
 		switch {
 		case i == cursor:
 			text = m.styles.rows.selected.on(text)
-		case emphasis != nil:
-			text = m.emphasise(emphasis(i), text)
+		case emph != nil:
+			text = m.emphasise(emph(i), text)
 		}
 		out = append(out, text)
 	}
@@ -36,15 +36,17 @@ func (m *model) emptyText() string {
 	return "nothing yet"
 }
 
-// emphasis names a row's highlight.
+// emphasis is how a row is highlighted.
+type emphasis uint8
+
 const (
-	plain = ""
-	good  = "good"
-	warn  = "warn"
-	alert = "alert"
+	plain emphasis = iota
+	good           // tcp_tw_reuse at work
+	warn           // resets, leaks
+	alert          // lost events, overflow, unseen ends
 )
 
-func (m *model) emphasise(e, text string) string {
+func (m *model) emphasise(e emphasis, text string) string {
 	switch e {
 	case good:
 		return m.styles.rows.good.on(text)

@@ -103,7 +103,7 @@ type model struct {
 
 	scroll [numTabs]scroll
 	group  groupBy
-	twSort int
+	byName bool // TIME_WAIT groups sorted by name, not count
 	sort   connSort
 	follow bool
 	detail *detail
@@ -180,7 +180,7 @@ func (m *model) apply(f frame) {
 // derive recomputes the rows of every view from the frame, the filter
 // and the sort orders.
 func (m *model) derive() {
-	m.rows = deriveRows(&m.frame, &m.filter, m.group, m.twSort, m.sort)
+	m.rows = deriveRows(&m.frame, &m.filter, m.group, m.byName, m.sort)
 	if m.follow {
 		m.scroll[tabEvents].cursor = len(m.rows.events) - 1
 	}

@@ -55,7 +55,7 @@ const (
 
 var connSortNames = [numConnSorts]string{"ENDED", "OWNER", "LOCAL", "REMOTE", "LASTED"}
 
-func deriveRows(f *frame, flt *filter, by groupBy, twSort int, cs connSort) rows {
+func deriveRows(f *frame, flt *filter, by groupBy, byName bool, cs connSort) rows {
 	var r rows
 	for _, list := range [][]aggregate.Conn{f.snap.Leaks, f.snap.Recent} {
 		for i := range list {
@@ -71,7 +71,7 @@ func deriveRows(f *frame, flt *filter, by groupBy, twSort int, cs connSort) rows
 		}
 	}
 	r.groups = groups(f.snap, flt, by)
-	if twSort == 1 {
+	if byName {
 		slices.SortStableFunc(r.groups, func(x, y group) int {
 			return cmp.Or(cmp.Compare(x.name, y.name), cmp.Compare(x.extra, y.extra))
 		})

@@ -35,7 +35,7 @@ func (m *model) timeWaitView(h int) []string {
 
 	titles := [numGroups][2]string{{"OWNER", "PID"}, {"LOCAL PORT", "NETNS"}, {"REMOTE", "NETNS"}}[m.group]
 	sortMark := [2]string{" ▼", ""}
-	if m.twSort == 1 {
+	if m.byName {
 		sortMark = [2]string{"", " ▼"}
 	}
 	l := newLayout(m.width,
