@@ -61,7 +61,7 @@ func BenchmarkView(b *testing.B) {
 	if s := f.Snapshot(); s.TW.Count != 1_000_000 || s.Tracked != 1_100_000 {
 		b.Fatalf("tracking %d tw of %d, want 1,000,000 of 1,100,000", s.TW.Count, s.Tracked)
 	}
-	m := newModel(f, Options{})
+	m := newModel(f, Options{}, testClock)
 	m.Update(tea.WindowSizeMsg{Width: 200, Height: 60})
 	for v := range numTabs {
 		b.Run(tabNames[v], func(b *testing.B) {
@@ -77,9 +77,10 @@ func BenchmarkView(b *testing.B) {
 		})
 	}
 	b.Run("frame", func(b *testing.B) {
+		fetch := m.fetcher()
 		cpu := cpuTime()
 		for b.Loop() {
-			m.apply(fetch(f, nil))
+			m.apply(fetch())
 		}
 		b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	})

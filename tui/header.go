@@ -16,7 +16,7 @@ const headerLines = 2
 // sparklines and the trends.
 type sample struct {
 	sec      int64 // capture time, in whole seconds
-	wallNS   int64 // of the latest event
+	at       int64 // capture time of the latest frame in the second
 	tw       int
 	closes   float64 // connections ended per second
 	received uint64
@@ -31,8 +31,8 @@ const maxSamples = 512
 // add records a frame: it starts a new sample when capture time entered
 // a new second, and updates the latest one otherwise. A frame from
 // earlier (a replay that seeked back) starts the history over.
-func (h *history) add(s *aggregate.Snapshot, received uint64) {
-	now := sample{sec: s.WallNS / 1e9, wallNS: s.WallNS, tw: s.TW.Count, closes: s.Rates.Closed.Last1s, received: received}
+func (h *history) add(at int64, s *aggregate.Snapshot, received uint64) {
+	now := sample{sec: at / 1e9, at: at, tw: s.TW.Count, closes: s.Rates.Closed.Last1s, received: received}
 	n := len(h.samples)
 	switch {
 	case n > 0 && (now.sec < h.samples[n-1].sec || now.received < h.samples[n-1].received):
@@ -66,10 +66,10 @@ func (h *history) ago(secs int64) sample {
 // capture time.
 func (h *history) eventsPerSec() float64 {
 	last, old := h.samples[len(h.samples)-1], h.ago(trendSecs)
-	if last.wallNS <= old.wallNS {
+	if last.at <= old.at {
 		return 0
 	}
-	return float64(last.received-old.received) / (float64(last.wallNS-old.wallNS) / 1e9)
+	return float64(last.received-old.received) / (float64(last.at-old.at) / 1e9)
 }
 
 func (h *history) series(f func(*sample) float64) []float64 {

@@ -42,7 +42,7 @@ func Run(ctx context.Context, src Source, opt Options) error {
 	if !opt.colour() {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	_, err := tea.NewProgram(newModel(src, opt), popts...).Run()
+	_, err := tea.NewProgram(newModel(src, opt, time.Now), popts...).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}
@@ -71,6 +71,10 @@ var tabNames = [numTabs]string{"Overview", "TIME_WAIT", "Connections", "Events"}
 
 // frame is what one tick reads from the Source.
 type frame struct {
+	// at is when the frame was taken, in capture time (Unix ns): the
+	// clock live, the replay's position in a replay, so that rates and
+	// trends follow the replay's speed and stop while it is paused.
+	at       int64
 	snap     *aggregate.Snapshot
 	events   []event.Event
 	received uint64
@@ -84,6 +88,7 @@ type tickMsg struct{}
 type model struct {
 	src    Source
 	player *replay.Player
+	now    func() time.Time // live capture time; tests fix it
 	fps    int
 	keys   KeyMap
 	styles Styles
@@ -111,10 +116,13 @@ type model struct {
 	rows rows
 }
 
-func newModel(src Source, opt Options) *model {
+// newModel returns the UI's model; now is the clock of live capture
+// time.
+func newModel(src Source, opt Options, now func() time.Time) *model {
 	m := &model{
 		src:    src,
 		player: opt.Replay,
+		now:    now,
 		fps:    max(cmp.Or(opt.FPS, 10), 1),
 		keys:   DefaultKeyMap(opt.Replay != nil),
 		styles: NewStyles(opt.colour()),
@@ -128,17 +136,23 @@ func newModel(src Source, opt Options) *model {
 	m.input.Prompt = "/"
 	m.input.Placeholder = "comm, pid, port, address or state (time-wait)"
 	// The first frame is read now, so that the screen is never empty.
-	m.apply(fetch(src, opt.Replay))
+	m.apply(m.fetcher()())
 	return m
 }
 
-// fetch reads a frame. It runs in a command's goroutine, off the UI's.
-func fetch(src Source, p *replay.Player) frame {
-	f := frame{snap: src.Snapshot(), events: src.Events(nil), received: src.Received()}
-	if p != nil {
-		f.status = p.Status()
+// fetcher returns the function that reads a frame. It runs in a
+// command's goroutine, off the UI's, and so reads nothing of the model's
+// mutable state.
+func (m *model) fetcher() func() frame {
+	src, p, now := m.src, m.player, m.now
+	return func() frame {
+		f := frame{at: now().UnixNano(), snap: src.Snapshot(), events: src.Events(nil), received: src.Received()}
+		if p != nil {
+			f.status = p.Status()
+			f.at = f.status.Position.UnixNano()
+		}
+		return f
 	}
-	return f
 }
 
 func (m *model) Init() tea.Cmd { return m.tick() }
@@ -157,8 +171,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.frozen {
 			return m, m.tick()
 		}
-		src, p := m.src, m.player
-		return m, func() tea.Msg { return fetch(src, p) }
+		fetch := m.fetcher()
+		return m, func() tea.Msg { return fetch() }
 	case frame:
 		if !m.frozen {
 			m.apply(msg)
@@ -173,7 +187,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // apply takes a new frame and derives what the views show from it.
 func (m *model) apply(f frame) {
 	m.frame = f
-	m.hist.add(f.snap, f.received)
+	m.hist.add(f.at, f.snap, f.received)
 	m.derive()
 }
 

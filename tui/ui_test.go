@@ -24,6 +24,10 @@ import (
 
 const testW, testH = 100, 30
 
+// testClock stops the clock live frames are taken by, so that the
+// history and the rates of a frame do not depend on when the test ran.
+func testClock() time.Time { return time.Unix(0, bootWall+int64(monoStart)+90e9) }
+
 // press returns the key press for a key name as bubbletea reports it.
 func press(name string) tea.KeyPressMsg {
 	switch name {
@@ -47,7 +51,7 @@ func press(name string) tea.KeyPressMsg {
 // text.
 func frameAfter(t *testing.T, src Source, opt Options, msgs ...any) string {
 	t.Helper()
-	tm := teatest.NewTestModel(t, newModel(src, opt), teatest.WithInitialTermSize(testW, testH))
+	tm := teatest.NewTestModel(t, newModel(src, opt, testClock), teatest.WithInitialTermSize(testW, testH))
 	for _, msg := range msgs {
 		switch msg := msg.(type) {
 		case string:
@@ -78,7 +82,7 @@ func TestResize(t *testing.T) {
 		{"detail", []string{"tab", "tab", "enter"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := newModel(testFeed(), Options{})
+			m := newModel(testFeed(), Options{}, testClock)
 			m.Update(tea.WindowSizeMsg{Width: testW, Height: testH})
 			for _, k := range tc.keys {
 				m.Update(press(k))
@@ -177,7 +181,7 @@ func TestReplayNarrow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	m := newModel(testFeed(), Options{Replay: p})
+	m := newModel(testFeed(), Options{Replay: p}, testClock)
 	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
 	m.Update(press("p"))
 	m.Update(press("+"))
@@ -215,7 +219,7 @@ func TestNoColor(t *testing.T) {
 		{Options{}, "1", false},
 	} {
 		t.Setenv("NO_COLOR", tc.env)
-		m := newModel(testFeed(), tc.opt)
+		m := newModel(testFeed(), tc.opt, testClock)
 		m.Update(tea.WindowSizeMsg{Width: testW, Height: testH})
 		m.Update(press("tab"))
 		m.Update(press("tab"))
@@ -234,7 +238,7 @@ func TestNoColor(t *testing.T) {
 // than it has.
 func TestFrameNeverExceedsTerminal(t *testing.T) {
 	for _, size := range [][2]int{{80, 24}, {60, 15}, {120, 50}, {20, 5}} {
-		m := newModel(testFeed(), Options{})
+		m := newModel(testFeed(), Options{}, testClock)
 		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
 		for v := range numTabs + 2 {
 			switch v {
