@@ -2,7 +2,6 @@ package tui
 
 import (
 	"net/netip"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,13 +83,4 @@ func BenchmarkView(b *testing.B) {
 		}
 		b.ReportMetric(float64((cpuTime()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	})
-}
-
-// cpuTime returns the user and system CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
