@@ -1,0 +1,164 @@
+// Command vmtest runs test binaries on other kernels: it boots each kernel
+// image in a QEMU virtual machine, runs the binaries there as root, and
+// reports which kernels passed. It is how `make vmtest` tests the BPF
+// backends that the development machine cannot load (fentry, kprobes) on
+// stock distribution kernels.
+//
+//	vmtest -init vminit -kernel K1 -kernel K2 ... -- bins... [-- test-args...]
+//
+// Every guest boots the same initramfs, written here in Go: cmd/vminit as
+// PID 1, the binaries, their arguments and any -tool. vminit runs the
+// binaries with VMTEST=1 in their environment, prints their output on the
+// console (copied here, each line prefixed with "[<kernel>] ") and reports
+// each exit code on a second serial port, which decides the result. A
+// kernel fails if a binary exits non-zero, the guest never reports that it
+// finished (a panic), or -timeout passes. The last line is
+//
+//	vmtest: N passed, M failed
+//
+// counting kernels, and the exit status is 1 if any failed.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+type config struct {
+	init     string
+	kernels  []string
+	bins     []string
+	testArgs []string
+	tools    []string
+	qemu     string
+	smp      int
+	mem      string
+	timeout  time.Duration
+	parallel int
+}
+
+// listFlag collects a repeated flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func parseArgs(args []string) (config, error) {
+	var cfg config
+	fl := flag.NewFlagSet("vmtest", flag.ContinueOnError)
+	fl.Usage = func() {
+		fmt.Fprintln(fl.Output(), "usage: vmtest -init VMINIT -kernel IMAGE... [flags] -- BINARY... [-- TEST-ARGS...]")
+		fl.PrintDefaults()
+	}
+	fl.StringVar(&cfg.init, "init", "", "the guest's PID 1, a static build of ./cmd/vminit")
+	fl.Var((*listFlag)(&cfg.kernels), "kernel", "a kernel image (`vmlinuz`) to boot; repeat for more")
+	fl.Var((*listFlag)(&cfg.tools), "tool", "a host `command` (such as ip) to pack into the guest with its shared libraries; repeat for more")
+	fl.StringVar(&cfg.qemu, "qemu", "qemu-system-x86_64", "the QEMU binary")
+	fl.IntVar(&cfg.smp, "smp", 2, "CPUs per guest")
+	fl.StringVar(&cfg.mem, "m", "1G", "memory per guest")
+	fl.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "time allowed per kernel, boot included")
+	fl.IntVar(&cfg.parallel, "parallel", 1, "guests to run at once")
+	if err := fl.Parse(args); err != nil {
+		return cfg, err
+	}
+	rest := fl.Args()
+	if i := slices.Index(rest, "--"); i >= 0 {
+		rest, cfg.testArgs = rest[:i], rest[i+1:]
+	}
+	cfg.bins = rest
+	switch {
+	case cfg.init == "":
+		return cfg, errors.New("-init is required")
+	case len(cfg.kernels) == 0:
+		return cfg, errors.New("no -kernel given")
+	case len(cfg.bins) == 0:
+		return cfg, errors.New("no test binaries given")
+	case cfg.parallel < 1 || cfg.smp < 1:
+		return cfg, errors.New("-parallel and -smp must be at least 1")
+	}
+	return cfg, nil
+}
+
+func main() {
+	cfg, err := parseArgs(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vmtest: %v\n", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	failed, err := run(ctx, cfg, os.Stdout)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vmtest: %v\n", err)
+		os.Exit(1)
+	}
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
+
+// run boots every kernel, at most cfg.parallel at a time, and returns how
+// many failed.
+func run(ctx context.Context, cfg config, w io.Writer) (failed int, err error) {
+	if _, err := os.Stat(cfg.init); err != nil {
+		return 0, fmt.Errorf("-init: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "vmtest-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+
+	var common bytes.Buffer
+	if err := (initramfs{init: cfg.init, bins: cfg.bins, args: cfg.testArgs, tools: cfg.tools}).write(&common); err != nil {
+		return 0, fmt.Errorf("writing the initramfs: %w", err)
+	}
+	q := &qemu{
+		binary:  cfg.qemu,
+		common:  common.Bytes(),
+		dir:     dir,
+		smp:     cfg.smp,
+		mem:     cfg.mem,
+		timeout: cfg.timeout,
+		out:     &console{w: w},
+	}
+
+	outcomes := make([]outcome, len(cfg.kernels))
+	slots := make(chan struct{}, cfg.parallel)
+	var wg sync.WaitGroup
+	for i, k := range cfg.kernels {
+		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			outcomes[i] = q.boot(ctx, i, k)
+		})
+	}
+	wg.Wait()
+
+	// One line per kernel, in the order given, for a support table.
+	for _, o := range outcomes {
+		secs := o.took.Round(100 * time.Millisecond).Seconds()
+		if o.err != nil {
+			failed++
+			q.out.println(fmt.Sprintf("vmtest: FAIL %s (%.1fs): %s", o.kernel, secs, strings.ReplaceAll(o.err.Error(), "\n", "; ")))
+		} else {
+			q.out.println(fmt.Sprintf("vmtest: ok %s (%.1fs)", o.kernel, secs))
+		}
+	}
+	q.out.println(fmt.Sprintf("vmtest: %d passed, %d failed", len(outcomes)-failed, failed))
+	return failed, nil
+}

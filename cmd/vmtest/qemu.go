@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/twtrace/twtrace/internal/vmtest/guest"
+)
+
+// qemu boots guests. The accelerator is always TCG, software emulation:
+// on the machines this project runs on, /dev/kvm is a nested software
+// hypervisor that cannot boot a guest kernel, and a guest that fails under
+// it hangs paused instead of exiting.
+type qemu struct {
+	binary  string // qemu-system-x86_64
+	common  []byte // the part of the initramfs every guest boots
+	dir     string // where each guest's initramfs and status file go
+	smp     int
+	mem     string
+	timeout time.Duration
+	out     *console
+}
+
+// outcome is how one kernel fared.
+type outcome struct {
+	kernel string // the release the guest reported, else the name of its image
+	took   time.Duration
+	err    error
+}
+
+// boot runs the tests on one kernel image and reports the outcome. The
+// guest's console is copied to q.out as it comes, prefixed with the
+// kernel's name; qemu is killed once q.timeout has passed.
+func (q *qemu) boot(ctx context.Context, i int, kernel string) outcome {
+	name := kernelName(kernel)
+	prefix := "[" + name + "] "
+	status := filepath.Join(q.dir, fmt.Sprintf("status-%d", i))
+	initrd := filepath.Join(q.dir, fmt.Sprintf("initramfs-%d.cpio", i))
+	if err := q.writeInitrd(initrd, kernel, name); err != nil {
+		return outcome{name, 0, fmt.Errorf("writing the initramfs: %w", err)}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, q.timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, q.binary,
+		"-nodefaults", "-nographic", "-no-reboot",
+		"-accel", "tcg", "-cpu", "max",
+		"-smp", strconv.Itoa(q.smp), "-m", q.mem,
+		"-kernel", kernel, "-initrd", initrd,
+		"-append", "console=ttyS0 panic=-1 quiet",
+		"-serial", "stdio", // ttyS0: the console
+		"-serial", "file:"+status, // ttyS1: the status lines
+	)
+	lines := &lineWriter{out: q.out, prefix: prefix}
+	cmd.Stdout, cmd.Stderr = lines, lines
+	cmd.WaitDelay = 5 * time.Second // a killed qemu must not hold its pipes open
+
+	start := time.Now()
+	runErr := cmd.Run()
+	took := time.Since(start)
+	lines.flush()
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		runErr = fmt.Errorf("timed out after %v; qemu killed", q.timeout)
+	case ctx.Err() != nil:
+		runErr = fmt.Errorf("interrupted; qemu killed")
+	case runErr != nil:
+		runErr = fmt.Errorf("qemu: %w", runErr)
+	}
+
+	data, err := os.ReadFile(status)
+	if err != nil {
+		return outcome{name, took, errors.Join(runErr, fmt.Errorf("reading the status: %w", err))}
+	}
+	for l := range strings.Lines(string(data)) {
+		q.out.println(prefix + "status: " + strings.TrimRight(l, "\r\n"))
+	}
+	rep, err := guest.Parse(bytes.NewReader(data))
+	if rep.Kernel != "" {
+		name = rep.Kernel
+	}
+	switch {
+	case runErr != nil:
+		err = runErr
+	case err == nil:
+		err = rep.Err()
+	}
+	return outcome{name, took, err}
+}
+
+// writeInitrd writes the initramfs for one kernel: the common part, then
+// that kernel's own files.
+func (q *qemu) writeInitrd(path, kernel, name string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(q.common)
+	if err == nil {
+		err = writeKernelFiles(f, kernel, name)
+	}
+	return errors.Join(err, f.Close())
+}
+
+// kernelName names a kernel image for the output: the directory of a
+// .../<release>/vmlinuz, as fetch-kernels.sh lays out its cache, else the
+// file's own name.
+func kernelName(path string) string {
+	if filepath.Base(path) == "vmlinuz" {
+		return filepath.Base(filepath.Dir(path))
+	}
+	return filepath.Base(path)
+}
+
+// console serialises whole lines from guests running in parallel.
+type console struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (c *console) println(line string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintln(c.w, line)
+}
+
+// lineWriter passes a guest's output on to a console one prefixed line at
+// a time. Serial consoles end lines with \r\n; the \r is dropped.
+type lineWriter struct {
+	out    *console
+	prefix string
+	buf    []byte
+}
+
+func (l *lineWriter) Write(p []byte) (int, error) {
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		l.out.println(l.prefix + string(bytes.TrimRight(l.buf[:i], "\r")))
+		l.buf = l.buf[i+1:]
+	}
+}
+
+// flush writes a last line that had no newline.
+func (l *lineWriter) flush() {
+	if len(l.buf) > 0 {
+		l.out.println(l.prefix + string(bytes.TrimRight(l.buf, "\r")))
+		l.buf = nil
+	}
+}
