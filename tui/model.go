@@ -114,6 +114,11 @@ type model struct {
 	detail *detail
 
 	rows rows
+
+	// screen is the last frame drawn. bubbletea draws after every
+	// message, and most (the ticks) change nothing on screen.
+	screen string
+	dirty  bool
 }
 
 // newModel returns the UI's model; now is the clock of live capture
@@ -162,6 +167,9 @@ func (m *model) tick() tea.Cmd {
 }
 
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if _, tick := msg.(tickMsg); !tick {
+		m.dirty = true
+	}
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
@@ -355,6 +363,18 @@ func nextSpeed(s float64, d int) float64 {
 func (m *model) bodyHeight() int { return max(m.height-headerLines-2, 1) }
 
 func (m *model) View() tea.View {
+	if m.dirty || m.screen == "" {
+		m.screen, m.dirty = m.draw(), false
+	}
+	v := tea.NewView(m.screen)
+	v.AltScreen = true
+	v.WindowTitle = "twtrace"
+	return v
+}
+
+// draw lays out the whole screen: exactly as many lines as the terminal
+// has, none wider, so that nothing scrolls or flickers.
+func (m *model) draw() string {
 	var b strings.Builder
 	lines := make([]string, 0, m.height)
 	lines = append(lines, m.header()...)
@@ -375,10 +395,7 @@ func (m *model) View() tea.View {
 		}
 		b.WriteString(ansi.Truncate(l, m.width, ""))
 	}
-	v := tea.NewView(b.String())
-	v.AltScreen = true
-	v.WindowTitle = "twtrace"
-	return v
+	return b.String()
 }
 
 func (m *model) body(h int) []string {
