@@ -189,6 +189,12 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyPressMsg:
 		return m, m.key(msg)
 	}
+	if m.filtering {
+		// The filter's cursor blinks on messages of its own.
+		var cmd tea.Cmd
+		m.input, cmd = m.input.Update(msg)
+		return m, cmd
+	}
 	return m, nil
 }
 
@@ -215,7 +221,7 @@ func (m *model) derive() {
 func (m *model) key(msg tea.KeyPressMsg) tea.Cmd {
 	m.notice = ""
 	k := &m.keys
-	if m.filtering {
+	if m.filtering && msg.String() != "ctrl+c" {
 		return m.filterKey(msg)
 	}
 	switch {

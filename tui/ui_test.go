@@ -41,6 +41,8 @@ func press(name string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyEscape}
 	case "down":
 		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "ctrl+c":
+		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
 	}
 	r := []rune(name)[0]
 	return tea.KeyPressMsg{Code: r, Text: name}
@@ -202,6 +204,23 @@ func TestReplayStdinSeekBack(t *testing.T) {
 	got := frameAfter(t, testFeed(), Options{Replay: p}, "[")
 	if !strings.Contains(got, replay.ErrNoRewind.Error()) {
 		t.Errorf("seeking back on stdin: footer does not say why:\n%s", got)
+	}
+}
+
+// TestQuit checks that q and ctrl+c end the program, and that ctrl+c
+// does so even while a filter is being typed (where q is a letter).
+func TestQuit(t *testing.T) {
+	for _, keys := range [][]any{{"q"}, {"ctrl+c"}, {"/", typed("q"), "ctrl+c"}} {
+		tm := teatest.NewTestModel(t, newModel(testFeed(), Options{}, testClock), teatest.WithInitialTermSize(testW, testH))
+		for _, k := range keys {
+			switch k := k.(type) {
+			case string:
+				tm.Send(press(k))
+			case typed:
+				tm.Type(string(k))
+			}
+		}
+		tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 	}
 }
 
