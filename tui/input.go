@@ -154,3 +154,45 @@ func nextSpeed(s float64, d int) float64 {
 	}
 	return speeds[min(max(i+d, 0), len(speeds)-1)]
 }
+
+// open shows the detail of the row under the cursor; on the TIME_WAIT
+// view it lists the group's connections instead.
+func (m *model) open() {
+	var t tuple
+	s := m.scroll[m.tab].cursor
+	switch {
+	case m.detail != nil || m.showHelp:
+		return
+	case m.tab == tabTimeWait && s < len(m.rows.groups):
+		f, err := parseFilter(m.rows.groups[s].drill)
+		if err == nil {
+			m.tab = tabConnections
+			m.setFilter(f)
+		}
+		return
+	case m.tab == tabConnections && s < len(m.rows.conns):
+		t = connTuple(&m.rows.conns[s])
+	case m.tab == tabEvents && s < len(m.rows.events):
+		t = eventTuple(m.rows.events[s])
+	default:
+		return
+	}
+	m.detail = &detail{tuple: t}
+	m.detail.refresh(&m.frame)
+}
+
+// cycleSort changes the sort order of the view on screen.
+func (m *model) cycleSort() {
+	switch {
+	case m.detail != nil:
+		return
+	case m.tab == tabConnections:
+		m.sort = (m.sort + 1) % numConnSorts
+	case m.tab == tabTimeWait:
+		m.byName = !m.byName
+	default:
+		return
+	}
+	m.scroll[m.tab] = scroll{}
+	m.derive()
+}

@@ -157,12 +157,15 @@ func (m *model) fetcher() func() frame {
 	}
 }
 
+// Init starts the ticks that bring frames.
 func (m *model) Init() tea.Cmd { return m.tick() }
 
 func (m *model) tick() tea.Cmd {
 	return tea.Tick(time.Second/time.Duration(m.fps), func(time.Time) tea.Msg { return tickMsg{} })
 }
 
+// Update handles a message: a key, a new size, a tick (which fetches a
+// frame off the UI goroutine) or the frame it brought.
 func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if _, tick := msg.(tickMsg); !tick {
 		m.dirty = true

@@ -10,6 +10,7 @@ import (
 // bodyHeight is the number of lines between the header and the footer.
 func (m *model) bodyHeight() int { return max(m.height-headerLines-2, 1) }
 
+// View returns the screen in the alternate screen buffer.
 func (m *model) View() tea.View {
 	if m.dirty || m.screen == "" {
 		m.screen, m.dirty = m.draw(), false
