@@ -12,6 +12,11 @@ import (
 // Call it once, before Add. Their owners are what the snapshot found
 // (none for a tw), their roles are inferred from listening ports and the
 // ephemeral range, and when they entered their state is unknown.
+//
+// The tracer starts before the snapshot, so events from just before it
+// can follow: a tw both listed and reported entering counts once, and a
+// listed socket that events show ending, or replaced by a newer one on
+// its tuple, leaves the inventory.
 func (a *Aggregator) Seed(socks []event.Socket) {
 	for i := range socks {
 		if socks[i].State == event.Listen {

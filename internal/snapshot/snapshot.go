@@ -3,10 +3,17 @@
 // FIN_WAIT2 that `ss state time-wait` misses. twtrace takes one at start so
 // its counts are right from the first second: the tracer only sees sockets
 // change, not the ones already there.
+//
+// Take the snapshot after the tracer is attached, so that no socket falls
+// between the two, and seed the aggregate with it before adding events:
+// aggregate.Seed reconciles what both report.
 package snapshot
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrUnsupported is returned where the kernel interface does not exist
-// (any OS but Linux).
-var ErrUnsupported = errors.New("socket snapshots need Linux")
+// (any OS but Linux); it matches errors.ErrUnsupported.
+var ErrUnsupported = fmt.Errorf("socket snapshots need Linux: %w", errors.ErrUnsupported)
