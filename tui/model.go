@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"time"
 
 	"charm.land/bubbles/v2/help"
@@ -206,11 +207,32 @@ func (m *model) apply(f frame) {
 }
 
 // derive recomputes the rows of every view from the frame, the filter
-// and the sort orders.
+// and the sort orders. The rows under the cursors stay under them as
+// the lists move on, unless the Events view follows the newest.
 func (m *model) derive() {
+	ev, conn := &m.scroll[tabEvents].cursor, &m.scroll[tabConnections].cursor
+	var selEvent *event.Event
+	var selConn *aggregate.Conn
+	if *ev >= 0 && *ev < len(m.rows.events) {
+		selEvent = m.rows.events[*ev]
+	}
+	if *conn >= 0 && *conn < len(m.rows.conns) {
+		selConn = &m.rows.conns[*conn]
+	}
 	m.rows = deriveRows(&m.frame, &m.filter, m.group, m.byName, m.sort)
-	if m.follow {
-		m.scroll[tabEvents].cursor = len(m.rows.events) - 1
+	switch {
+	case m.follow:
+		*ev = len(m.rows.events) - 1
+	case selEvent != nil:
+		if i := slices.IndexFunc(m.rows.events, func(e *event.Event) bool { return *e == *selEvent }); i >= 0 {
+			*ev = i
+		}
+	}
+	if selConn != nil {
+		same := func(c aggregate.Conn) bool { return connTuple(&c) == connTuple(selConn) && c.EndNS == selConn.EndNS }
+		if i := slices.IndexFunc(m.rows.conns, same); i >= 0 {
+			*conn = i
+		}
 	}
 	if m.detail != nil {
 		m.detail.refresh(&m.frame)

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
+	"github.com/twtrace/twtrace/internal/aggregate"
 	"github.com/twtrace/twtrace/internal/record"
 	"github.com/twtrace/twtrace/internal/replay"
 )
@@ -302,5 +303,36 @@ func TestFeedLog(t *testing.T) {
 	}
 	if small.Received() != uint64(len(evs)) {
 		t.Errorf("received %d, want %d", small.Received(), len(evs))
+	}
+}
+
+// TestSelectionStays checks that the event under the cursor stays under
+// it while new events push old ones out of the log, and that following
+// stays on the newest.
+func TestSelectionStays(t *testing.T) {
+	evs := testScript()
+	feed := NewFeed(aggregate.New(aggregate.Config{}), testMeta(), 100)
+	for i := range 200 {
+		feed.Event(&evs[i])
+	}
+	m := newModel(feed, Options{}, testClock)
+	m.Update(tea.WindowSizeMsg{Width: testW, Height: testH})
+	m.Update(press("shift+tab"))
+	for range 10 {
+		m.Update(press("k"))
+	}
+	want := *m.rows.events[m.scroll[tabEvents].cursor]
+	for i := 200; i < 250; i++ {
+		feed.Event(&evs[i])
+	}
+	m.apply(m.fetcher()())
+	if got := *m.rows.events[m.scroll[tabEvents].cursor]; got != want || m.follow {
+		t.Errorf("after 50 more events, the cursor is on %+v, want %+v", got, want)
+	}
+	m.Update(press("G"))
+	feed.Event(&evs[250])
+	m.apply(m.fetcher()())
+	if got := *m.rows.events[m.scroll[tabEvents].cursor]; got != evs[250] || !m.follow {
+		t.Errorf("following: the cursor is not on the newest event")
 	}
 }
