@@ -272,15 +272,18 @@ func (p *Player) SetSpeed(speed float64) {
 	p.control(func(pc *record.Pacer) { pc.SetSpeed(speed) })
 }
 
-// Seek moves replay to capture time t. Forward, the events in between
-// are delivered at once; backward, the recording restarts from its
-// beginning (Run calls rewind) and fast-forwards to t, which a recording
-// read from stdin cannot do (ErrNoRewind).
+// Seek moves replay to capture time t, or to the start of the capture
+// if t is before it. Forward, the events in between are delivered at
+// once; backward, the recording restarts from its beginning (Run calls
+// rewind) and fast-forwards to t, which a recording read from stdin
+// cannot do (ErrNoRewind).
 func (p *Player) Seek(t time.Time) error {
-	to := t.UnixNano()
+	to := max(t.UnixNano(), p.meta.StartWallNS)
 	var err error
 	p.control(func(pc *record.Pacer) {
 		switch {
+		case p.rewind:
+			p.rewindTo = to // the restart Run is about to make goes there
 		case to >= p.position():
 			pc.SeekTo(to)
 		case p.stdin:

@@ -244,6 +244,35 @@ func TestSeek(t *testing.T) {
 	waitEnded(t, p)
 }
 
+// TestSeeksBeforeARestart seeks back and then forward before Run acts
+// on the first: the restart goes to where the user went last.
+func TestSeeksBeforeARestart(t *testing.T) {
+	p, clock := open(t, recording(t, 0, 1000, 5000, 9000), 1)
+	p.Pause()
+	if err := p.Seek(t0.Add(6 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	ch := run(t, p, clock)
+	if got := next(t, ch, 3); got[2].at != 5000 {
+		t.Fatalf("seeking forward delivered %v", got)
+	}
+	quiet(t, ch)
+	if err := p.Seek(t0.Add(-time.Hour)); err != nil { // before the start: to the start
+		t.Fatal(err)
+	}
+	if err := p.Seek(t0.Add(2 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	got := next(t, ch, 3)
+	if got[0].at != -1 || got[1].at != 0 || got[2].at != 1000 {
+		t.Errorf("after seeking back, then forward: %v, want a rewind and the events before 2 s", got)
+	}
+	quiet(t, ch) // paused at 2 s
+	if st := p.Status(); !st.Position.Equal(t0.Add(2*time.Second)) || !st.Paused {
+		t.Errorf("status %+v, want paused at 2 s", st)
+	}
+}
+
 func TestStdinCannotSeekBack(t *testing.T) {
 	clock := &jumpClock{now: t0}
 	p, err := Open("-", Options{Clock: clock, Stdin: bytes.NewReader(recording(t, 0, 1000))})
