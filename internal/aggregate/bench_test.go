@@ -23,8 +23,8 @@ type churn struct {
 	e event.Event
 }
 
-// steps are a connection's events, the tuple and time left to fill in.
-var steps = [...]event.Event{
+// churnSteps are a connection's events, the tuple and time left to fill in.
+var churnSteps = [...]event.Event{
 	{Kind: event.KindState, Old: event.Close, New: event.SynSent},
 	{Kind: event.KindState, Old: event.SynSent, New: event.Established},
 	{Kind: event.KindState, Old: event.Established, New: event.FinWait1, Closer: event.CloserLocal},
@@ -34,7 +34,7 @@ var steps = [...]event.Event{
 	{Kind: event.KindTWExit, Substate: event.TimeWait, Cause: event.CauseExpired, Closer: event.CloserLocal},
 }
 
-const perConn = len(steps)
+const perConn = len(churnSteps)
 
 // event returns the i-th event of the stream, 1 µs after the previous.
 func (g *churn) event(i int) *event.Event {
@@ -44,7 +44,7 @@ func (g *churn) event(i int) *event.Event {
 		tuple = (conn + g.n) % (2 * g.n)
 	}
 	e := &g.e
-	*e = steps[step]
+	*e = churnSteps[step]
 	e.MonoNS = uint64(t0) + uint64(i)*uint64(time.Microsecond)
 	e.NetNS, e.Family, e.PID, e.Role = testNetNS, 4, 100, event.RoleClient
 	e.LAddr = [16]byte{10, 0, 0, 1}
