@@ -55,3 +55,17 @@ func TestFilterWords(t *testing.T) {
 		}
 	}
 }
+
+func TestNextSpeed(t *testing.T) {
+	for _, tc := range []struct{ s, faster, slower float64 }{
+		{1, 2, 0.5},
+		{3, 5, 2},
+		{0.1, 0.25, 0.1},
+		{1000, 0, 100},
+		{0, 0, 1000},
+	} {
+		if f, s := nextSpeed(tc.s, +1), nextSpeed(tc.s, -1); f != tc.faster || s != tc.slower {
+			t.Errorf("from %v: faster %v, slower %v; want %v and %v", tc.s, f, s, tc.faster, tc.slower)
+		}
+	}
+}

@@ -143,16 +143,28 @@ func (m *model) replayKey(msg tea.KeyPressMsg) bool {
 	return true
 }
 
-// nextSpeed returns the speed after s in direction d (+1 faster).
+// nextSpeed returns the speed after s in speeds: faster when d > 0.
+// Speeds that are not listed (--speed 3) step to their listed
+// neighbours; 0, as fast as possible, is the fastest.
 func nextSpeed(s float64, d int) float64 {
-	i := 0
-	for i < len(speeds)-1 && speeds[i] > 0 && speeds[i] < s {
-		i++
+	fastest := len(speeds) - 1
+	switch {
+	case !(s > 0) && d > 0:
+		return 0
+	case !(s > 0):
+		return speeds[fastest-1]
+	case d > 0:
+		i := 0
+		for i < fastest && speeds[i] <= s {
+			i++
+		}
+		return speeds[i]
 	}
-	if !(s > 0) {
-		i = len(speeds) - 1
+	i := fastest - 1
+	for i > 0 && speeds[i] >= s {
+		i--
 	}
-	return speeds[min(max(i+d, 0), len(speeds)-1)]
+	return speeds[i]
 }
 
 // open shows the detail of the row under the cursor; on the TIME_WAIT

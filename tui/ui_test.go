@@ -202,7 +202,7 @@ func TestReplayStdinSeekBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := frameAfter(t, testFeed(), Options{Replay: p}, "[")
+	got := frameAfter(t, testFeed(), Options{Replay: p}, "]", "[")
 	if !strings.Contains(got, replay.ErrNoRewind.Error()) {
 		t.Errorf("seeking back on stdin: footer does not say why:\n%s", got)
 	}
