@@ -284,28 +284,6 @@ func TestFrameNeverExceedsTerminal(t *testing.T) {
 	}
 }
 
-// TestFeedLog checks the ring of recent events: oldest first, the latest
-// logSize kept.
-func TestFeedLog(t *testing.T) {
-	evs := testScript()
-	f := testFeed()
-	got := f.Events(nil)
-	if len(got) != len(evs) || got[0] != evs[0] {
-		t.Fatalf("log of %d events starting %v, want the %d of the script", len(got), got[0], len(evs))
-	}
-	small := NewFeed(testFeed().agg, testMeta(), 10)
-	for i := range evs {
-		small.Event(&evs[i])
-	}
-	got = small.Events(nil)
-	if len(got) != 10 || got[9] != evs[len(evs)-1] || got[0] != evs[len(evs)-10] {
-		t.Errorf("a full log does not hold the latest 10 events in order")
-	}
-	if small.Received() != uint64(len(evs)) {
-		t.Errorf("received %d, want %d", small.Received(), len(evs))
-	}
-}
-
 // TestSelectionStays checks that the event under the cursor stays under
 // it while new events push old ones out of the log, and that following
 // stays on the newest.
