@@ -120,10 +120,10 @@ func groups(s *aggregate.Snapshot, flt *filter, by groupBy) []group {
 			if !flt.match(&sub) {
 				continue
 			}
-			g := group{name: cmp.Or(o.Comm, "-"), extra: "-", tw: o.TW, drill: "comm:" + o.Comm}
-			if o.PID != 0 {
-				g.extra = strconv.FormatUint(uint64(o.PID), 10)
-				g.drill = "pid:" + g.extra
+			pid := strconv.FormatUint(uint64(o.PID), 10)
+			g := group{name: cmp.Or(o.Comm, "-"), extra: pid, tw: o.TW, drill: "pid:" + pid}
+			if o.PID == 0 {
+				g.extra = "-" // pid:0 lists the connections of unknown owner
 			}
 			gs = append(gs, g)
 		}

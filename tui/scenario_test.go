@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"time"
@@ -133,7 +134,7 @@ func testScript() []event.Event {
 	var none conn
 	s.add(&none, 45*time.Second, event.KindLost, func(e *event.Event) { e.Count = 3 })
 	s.add(&none, 46*time.Second, event.KindTWOverflow, nil)
-	slices.SortStableFunc(s.evs, func(x, y event.Event) int { return int(x.MonoNS>>20) - int(y.MonoNS>>20) })
+	slices.SortStableFunc(s.evs, func(x, y event.Event) int { return cmp.Compare(x.MonoNS, y.MonoNS) })
 	return s.evs
 }
 
