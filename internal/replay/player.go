@@ -8,6 +8,7 @@
 package replay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -63,18 +64,21 @@ type Status struct {
 // Player replays one recording. Its controls and Status are safe to call
 // from any goroutine while Run delivers events in another.
 type Player struct {
-	path  string
-	stdin bool
-	clock Clock
-	meta  *event.Meta
-	snap  []event.Socket
+	name string // the path, "stdin" or the caller's name, for errors
+	// source returns the recording from its beginning; it can be called
+	// again to seek backwards only when rewindable.
+	source     func() (io.ReadCloser, error)
+	rewindable bool
+	clock      Clock
+	meta       *event.Meta
+	snap       []event.Socket
 
 	// wake interrupts Run's wait when the user acts.
 	wake chan struct{}
 
 	mu     sync.Mutex
 	r      *record.Reader
-	f      io.Closer // the open file; nil for stdin
+	f      io.Closer // what source returned last
 	pacer  *record.Pacer
 	origin int64 // the position before the first event is delivered
 	// rewind asks Run to restart the recording and seek to rewindTo.
@@ -88,15 +92,28 @@ type Player struct {
 // Errors about the content are the record package's typed errors
 // (*record.FormatError, *record.TruncatedError, *record.CorruptError).
 func Open(path string, opt Options) (*Player, error) {
-	p := &Player{path: path, stdin: path == "-", clock: opt.Clock, wake: make(chan struct{}, 1)}
+	if path == "-" {
+		in := opt.Stdin
+		if in == nil {
+			in = os.Stdin
+		}
+		return start("stdin", func() (io.ReadCloser, error) { return io.NopCloser(in), nil }, false, opt)
+	}
+	return start(path, func() (io.ReadCloser, error) { return os.Open(path) }, true, opt)
+}
+
+// OpenBytes replays a recording held in memory, such as the demo built
+// into the binary. name is used in errors.
+func OpenBytes(name string, data []byte, opt Options) (*Player, error) {
+	return start(name, func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, true, opt)
+}
+
+func start(name string, source func() (io.ReadCloser, error), rewindable bool, opt Options) (*Player, error) {
+	p := &Player{name: name, source: source, rewindable: rewindable, clock: opt.Clock, wake: make(chan struct{}, 1)}
 	if p.clock == nil {
 		p.clock = realClock{}
 	}
-	in := opt.Stdin
-	if in == nil {
-		in = os.Stdin
-	}
-	if err := p.open(in); err != nil {
+	if err := p.open(); err != nil {
 		return nil, err
 	}
 	p.meta, p.snap = p.r.Meta(), p.r.Snapshot()
@@ -105,25 +122,16 @@ func Open(path string, opt Options) (*Player, error) {
 	return p, nil
 }
 
-// open starts reading the recording from its beginning; in is read when
-// the path is "-".
-func (p *Player) open(in io.Reader) error {
-	if p.stdin {
-		r, err := record.Open(in)
-		if err != nil {
-			return fmt.Errorf("replaying stdin: %w", err)
-		}
-		p.r = r
-		return nil
-	}
-	f, err := os.Open(p.path)
+// open starts reading the recording from its beginning.
+func (p *Player) open() error {
+	f, err := p.source()
 	if err != nil {
 		return fmt.Errorf("replaying: %w", err)
 	}
 	r, err := record.Open(f)
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("replaying %s: %w", p.path, err)
+		return fmt.Errorf("replaying %s: %w", p.name, err)
 	}
 	if p.f != nil {
 		p.f.Close()
@@ -190,7 +198,7 @@ func (p *Player) restart() (bool, error) {
 		return false, nil
 	}
 	p.rewind = false
-	if err := p.open(nil); err != nil {
+	if err := p.open(); err != nil {
 		p.ended, p.err = true, err
 		return false, err
 	}
@@ -216,15 +224,8 @@ func (p *Player) finish(err error) {
 	defer p.mu.Unlock()
 	p.ended = true
 	if !errors.Is(err, io.EOF) {
-		p.err = fmt.Errorf("replaying %s: %w", p.name(), err)
+		p.err = fmt.Errorf("replaying %s: %w", p.name, err)
 	}
-}
-
-func (p *Player) name() string {
-	if p.stdin {
-		return "stdin"
-	}
-	return p.path
 }
 
 func (p *Player) delay(t int64) time.Duration {
@@ -286,7 +287,7 @@ func (p *Player) Seek(t time.Time) error {
 			p.rewindTo = to // the restart Run is about to make goes there
 		case to >= p.position():
 			pc.SeekTo(to)
-		case p.stdin:
+		case !p.rewindable:
 			err = ErrNoRewind
 			return
 		default:
@@ -325,8 +326,5 @@ func (p *Player) Status() Status {
 func (p *Player) Close() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.f == nil {
-		return nil
-	}
 	return p.f.Close()
 }

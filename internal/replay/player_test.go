@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -270,6 +271,28 @@ func TestSeeksBeforeARestart(t *testing.T) {
 	quiet(t, ch) // paused at 2 s
 	if st := p.Status(); !st.Position.Equal(t0.Add(2*time.Second)) || !st.Paused {
 		t.Errorf("status %+v, want paused at 2 s", st)
+	}
+}
+
+// TestOpenBytes replays a recording in memory, as --demo does, and seeks
+// back in it.
+func TestOpenBytes(t *testing.T) {
+	clock := &jumpClock{now: t0}
+	p, err := OpenBytes("demo", recording(t, 0, 1000), Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := run(t, p, clock)
+	next(t, ch, 2)
+	waitEnded(t, p)
+	if err := p.Seek(t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := next(t, ch, 3); got[0].at != -1 || got[2].at != 1000 {
+		t.Errorf("seeking back delivered %v, want a rewind and both events", got)
+	}
+	if _, err := OpenBytes("demo", []byte("no"), Options{}); err == nil || !strings.Contains(err.Error(), "demo") {
+		t.Errorf("a damaged recording in memory: %v, want an error naming it", err)
 	}
 }
 
