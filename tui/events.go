@@ -5,14 +5,16 @@ import (
 )
 
 // eventsView is the transition log, in the `-o table` format, newest at
-// the bottom. In follow mode it stays on the newest event.
+// the bottom. In follow mode it stays on the newest event; otherwise the
+// title says where the cursor is.
 func (m *model) eventsView(h int) []string {
 	st := &m.styles
-	title := event.TableHeader
-	if m.follow {
-		title = spread(title, "following", m.width)
-	}
 	evs := m.rows.events
+	where := "following"
+	if !m.follow {
+		where = num(m.scroll[tabEvents].cursor+1) + " of " + num(len(evs)) + "  (G follows)"
+	}
+	title := spread(event.TableHeader, where, m.width)
 	var buf []byte
 	return m.list([]string{st.Heading.Render(title)}, m.scroll[tabEvents], len(evs), h,
 		func(i int) string {
