@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"testing"
@@ -65,16 +66,15 @@ func TestSeededSocketsEnd(t *testing.T) {
 	if s.TW != (TWCount{}) || s.Tracked != 0 {
 		t.Errorf("after all ended: tw %+v, tracked %d; want none", s.TW, s.Tracked)
 	}
-	got := samples(&s.Summary)
-	want := map[event.State]time.Duration{
-		// Three samples: the seeded TIME_WAIT tw report their age, the
-		// FIN_WAIT2 one was measured from its substate change.
-		event.TimeWait:  -3,
-		event.CloseWait: ms,
-		event.LastAck:   ms,
+	// The seeded TIME_WAIT tw report their age (55 s and 60 s); the
+	// FIN_WAIT2 one was measured from its substate change (60 s).
+	wantCounts := map[event.State]uint64{event.TimeWait: 3, event.CloseWait: 1, event.LastAck: 1}
+	if got := counts(&s.Summary); !maps.Equal(got, wantCounts) {
+		t.Errorf("measured %v, want %v", got, wantCounts)
 	}
-	if !equalMaps(got, want) {
-		t.Errorf("durations = %v, want %v", got, want)
+	tw := s.States[len(s.States)-1]
+	if tw.State != event.TimeWait || tw.P50 != 60*sec || tw.Max != 60*sec {
+		t.Errorf("TIME_WAIT durations = %+v, want p50 and max 1m0s", tw)
 	}
 	if s.Causes[event.CauseExpired] != 3 {
 		t.Errorf("expired = %d, want 3", s.Causes[event.CauseExpired])
@@ -100,21 +100,9 @@ func TestSnapshotOverlap(t *testing.T) {
 	if s.TW.Count != 0 || s.Causes[event.CauseExpired] != 1 {
 		t.Errorf("after exit: tw %d, expired %d; want 0, 1", s.TW.Count, s.Causes[event.CauseExpired])
 	}
-	if got := samples(s)[event.TimeWait]; got != 60*sec {
+	if got := samples(t, s)[event.TimeWait]; got != 60*sec {
 		t.Errorf("TIME_WAIT lasted %v, want 1m0s", got)
 	}
-}
-
-func equalMaps[K, V comparable](a, b map[K]V) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
 }
 
 // TestTupleReuse covers the kernel reusing what identifies a socket: a

@@ -11,15 +11,29 @@ import (
 const ms = time.Millisecond
 const sec = time.Second
 
-// sample summarises a state's histogram when it holds one sample: that
-// sample.
-func samples(s *Summary) map[event.State]time.Duration {
+// samples returns each measured state's only duration, failing the test
+// when a state was measured more than once.
+func samples(t *testing.T, s *Summary) map[event.State]time.Duration {
+	t.Helper()
 	got := map[event.State]time.Duration{}
 	for _, d := range s.States {
-		if d.Count == 1 {
+		switch d.Count {
+		case 0:
+		case 1:
 			got[d.State] = d.Max
-		} else if d.Count > 1 {
-			got[d.State] = -time.Duration(d.Count) // several: the test says how many
+		default:
+			t.Errorf("%v measured %d times, want at most once", d.State, d.Count)
+		}
+	}
+	return got
+}
+
+// counts returns how many times each measured state was measured.
+func counts(s *Summary) map[event.State]uint64 {
+	got := map[event.State]uint64{}
+	for _, d := range s.States {
+		if d.Count > 0 {
+			got[d.State] = d.Count
 		}
 	}
 	return got
@@ -225,7 +239,7 @@ func TestLifecycles(t *testing.T) {
 			a := New(Config{})
 			feed(a, tc.events)
 			sum := a.Summary()
-			if got := samples(sum); !maps.Equal(got, tc.durs) {
+			if got := samples(t, sum); !maps.Equal(got, tc.durs) {
 				t.Errorf("durations = %v, want %v", got, tc.durs)
 			}
 			if got := closersOf(sum); !maps.Equal(got, tc.closers) {
@@ -262,7 +276,7 @@ func TestConnectBeforePort(t *testing.T) {
 	))
 	s := a.Snapshot()
 	want := map[event.State]time.Duration{event.SynSent: ms, event.Established: ms}
-	if got := samples(&s.Summary); !maps.Equal(got, want) {
+	if got := samples(t, &s.Summary); !maps.Equal(got, want) {
 		t.Errorf("durations = %v, want %v", got, want)
 	}
 	if s.Tracked != 0 || len(s.Recent) != 1 || s.Rates.Opened.Last1s != 1 {
