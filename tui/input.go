@@ -173,7 +173,7 @@ func (m *model) open() {
 	var t tuple
 	s := m.scroll[m.tab].cursor
 	switch {
-	case m.detail != nil || m.showHelp:
+	case m.detail != nil || m.showHelp || s < 0:
 		return
 	case m.tab == tabTimeWait && s < len(m.rows.groups):
 		f, err := parseFilter(m.rows.groups[s].drill)

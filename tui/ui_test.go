@@ -253,6 +253,23 @@ func TestNoColor(t *testing.T) {
 	}
 }
 
+// TestNothingYet presses every key on every view before any event
+// arrived.
+func TestNothingYet(t *testing.T) {
+	feed := NewFeed(aggregate.New(aggregate.Config{}), testMeta(), 10)
+	m := newModel(feed, Options{}, testClock)
+	keys := []string{"enter", "j", "k", "G", "g", "s", "b", "f", "p", "p", "esc", "enter", "?", "?"}
+	for range numTabs {
+		for _, k := range keys {
+			m.Update(press(k))
+		}
+		if v := ansi.Strip(m.View().Content); !strings.Contains(v, "nothing yet") && m.tab != tabOverview {
+			t.Errorf("an empty %s view does not say so:\n%s", tabNames[m.tab], v)
+		}
+		m.Update(press("tab"))
+	}
+}
+
 // TestFrameNeverExceedsTerminal checks every view at sizes down to a
 // very small terminal: no line wider than the terminal, no more lines
 // than it has.
