@@ -6,6 +6,9 @@
 // /run.d in name order, reports each exit code on the second serial port
 // and powers the VM off.
 //
+// It also loads the kernel modules the runner packs into /modules.d (the
+// sock_diag modules that `ss` and twtrace's socket snapshot need).
+//
 // It is a binary of its own, not part of the tests, because
 // github.com/cilium/ebpf/rlimit probes /proc in its package init(): in a
 // PID 1 that imports it, that probe runs before anything is mounted and the
@@ -29,6 +32,7 @@ import (
 
 const (
 	runDir     = "/run.d"
+	moduleDir  = "/modules.d"
 	argsFile   = "/etc/vmtest.args"
 	statusPort = "/dev/ttyS1" // the runner connects it to a file on the host
 	path       = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -73,6 +77,9 @@ func run() error {
 		if err := unix.Mount(m.fstype, m.target, m.fstype, 0, ""); err != nil {
 			return fmt.Errorf("mounting %s on %s: %w", m.fstype, m.target, err)
 		}
+	}
+	if err := loadModules(); err != nil {
+		return err
 	}
 	if err := loopbackUp(); err != nil {
 		return err
@@ -121,6 +128,43 @@ func run() error {
 	}
 	if err := guest.Done(status, worst); err != nil {
 		return fmt.Errorf("writing status: %w", err)
+	}
+	return nil
+}
+
+// loadModules loads the kernel modules in /modules.d in name order; the
+// runner numbers them so that each comes after those it depends on. There
+// is no modprobe in the guest to load them on demand. A module ending in
+// .xz is decompressed by the kernel, which every kernel that ships its
+// modules compressed can do (CONFIG_MODULE_DECOMPRESS).
+func loadModules() error {
+	modules, err := os.ReadDir(moduleDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listing the modules: %w", err)
+	}
+	for _, m := range modules {
+		if err := loadModule(filepath.Join(moduleDir, m.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func loadModule(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	flags := 0
+	if strings.HasSuffix(path, ".xz") {
+		flags = unix.MODULE_INIT_COMPRESSED_FILE
+	}
+	if err := unix.FinitModule(int(f.Fd()), "", flags); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("loading %s: %w", path, err)
 	}
 	return nil
 }

@@ -2,16 +2,16 @@
 # fetch-kernels.sh CACHE [KERNELS]
 #
 # Fetches the Debian kernels listed in KERNELS (default: kernels.txt next to
-# this script) into CACHE/<kernel release>/{vmlinuz,config} and prints the
+# this script) into CACHE/<kernel release>/ (see extract) and prints the
 # path of each vmlinuz, one a line, for `make vmtest` to boot. Progress goes
 # to stderr.
 #
 # The suites (bullseye, trixie, sid ...) are reached through a private apt
 # state under CACHE/apt whose sources are derived from the machine's own
 # /etc/apt/sources.list.d/debian.sources, so the same mirror and keyring are
-# used and the system's apt configuration is never touched. Only vmlinuz and
-# the config are extracted: no modules are needed, because the guest runs
-# from an initramfs and every driver it uses is built in.
+# used and the system's apt configuration is never touched. Only a few
+# files are extracted: the guest runs from an initramfs, and every driver it
+# uses is built in.
 #
 # An unreachable archive is an error, so that CI cannot pass without having
 # booted anything. VMTEST_SKIP=1 turns it into a warning and an empty list,
@@ -22,6 +22,8 @@ cache=${1:?usage: fetch-kernels.sh CACHE [KERNELS]}
 list=${2:-$(dirname "$0")/kernels.txt}
 sources=/etc/apt/sources.list.d/debian.sources
 state=$cache/apt
+# Modules the guest loads, in load order, by path under kernel/.
+modules=(net/ipv4/inet_diag net/ipv4/tcp_diag)
 
 log() { echo "fetch-kernels: $*" >&2; }
 
@@ -87,38 +89,57 @@ download() {
 	echo "$state"/debs/"$2"_*.deb
 }
 
-# take DEB DIR MEMBER... extracts members of a package into DIR in one pass
-# (the .deb is xz-compressed, and an old-style image package carries all
-# the modules: reading it costs seconds), each under its base name.
-take() {
-	local deb=$1 dir=$2 tmp m
+# unpack DEB DIR PATTERN... extracts the members of a package that match
+# the patterns into DIR, in one pass: the .deb is xz-compressed, and an
+# old-style image package carries every module, so a pass costs seconds.
+unpack() {
+	local deb=$1 dir=$2
 	shift 2
-	tmp=$(mktemp -d "$cache/.extract.XXXXXX")
-	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" "$@"
-	for m; do mv "$tmp/$m" "$dir/"; done
-	rm -rf "$tmp"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$dir" --wildcards "$@"
 }
 
-# extract SUITE KV fetches the image of release KV into CACHE/KV/vmlinuz and
-# its build configuration into CACHE/KV/config: the guest gets the latter as
-# /boot/config-KV, where twtrace looks up CONFIG_HZ as on an installed system.
-# Older packaging ships both in linux-image-KV under /boot; from 6.19 on
-# linux-image-KV is a stub that depends on linux-binary-KV (the image) and
-# linux-base-KV (the config), which keep them under /usr/lib/modules/KV.
+# extract SUITE KV fills CACHE/KV with what a guest on release KV needs:
+#   vmlinuz    the image;
+#   config     its build configuration, which the guest gets as
+#              /boot/config-KV: twtrace reads CONFIG_HZ there, as on an
+#              installed system (Debian has no /proc/config.gz);
+#   modules/   the modules in $modules, numbered in load order: Debian
+#              builds sock_diag for TCP as modules, and the guest has no
+#              modprobe to load them on demand as an installed system does.
+# Older packaging ships it all in linux-image-KV, under /boot and
+# /lib/modules; from 6.19 on linux-image-KV is a stub that depends on
+# linux-binary-KV (the image), linux-base-KV (the config) and
+# linux-modules-KV, which keep them under /usr/lib/modules/KV.
 extract() {
-	local suite=$1 kv=$2 deb dir=$cache/$2
+	local suite=$1 kv=$2 deb tmp root i m f
+	local patterns=()
+	for m in "${modules[@]}"; do patterns+=("*/modules/$kv/kernel/$m.ko*"); done
 	rm -f "$state"/debs/*.deb
-	mkdir -p "$dir"
+	tmp=$(mktemp -d "$cache/.extract.XXXXXX")
 	deb=$(download "$suite" "linux-image-$kv")
 	if dpkg-deb -f "$deb" Depends | grep -F "linux-binary-$kv" >/dev/null; then
-		take "$(download "$suite" "linux-base-$kv")" "$dir" "./usr/lib/modules/$kv/config"
-		take "$(download "$suite" "linux-binary-$kv")" "$dir" "./usr/lib/modules/$kv/vmlinuz"
+		root=$tmp/usr/lib/modules/$kv
+		unpack "$(download "$suite" "linux-base-$kv")" "$tmp" "./usr/lib/modules/$kv/config"
+		unpack "$(download "$suite" "linux-binary-$kv")" "$tmp" "./usr/lib/modules/$kv/vmlinuz"
+		unpack "$(download "$suite" "linux-modules-$kv")" "$tmp" "${patterns[@]}"
 	else
-		take "$deb" "$dir" "./boot/config-$kv" "./boot/vmlinuz-$kv"
-		mv "$dir/config-$kv" "$dir/config"
-		mv "$dir/vmlinuz-$kv" "$dir/vmlinuz"
+		root=$tmp/boot
+		unpack "$deb" "$tmp" "./boot/config-$kv" "./boot/vmlinuz-$kv" "${patterns[@]}"
+		mv "$root/config-$kv" "$root/config"
+		mv "$root/vmlinuz-$kv" "$root/vmlinuz"
 	fi
-	rm -f "$state"/debs/*.deb
+	rm -rf "${cache:?}/$kv"
+	mkdir -p "$cache/$kv/modules"
+	i=0
+	for m in "${modules[@]}"; do
+		f=$(find "$tmp" -path "*/modules/$kv/kernel/$m.ko*" -print -quit)
+		[ -n "$f" ] || { log "$kv: module $m not found"; exit 1; }
+		mv "$f" "$cache/$kv/modules/$(printf %02d $i)-${f##*/}"
+		i=$((i + 1))
+	done
+	mv "$root/config" "$cache/$kv/config"
+	mv "$root/vmlinuz" "$cache/$kv/vmlinuz" # last: its presence marks a complete entry
+	rm -rf "$tmp" "$state"/debs/*.deb
 }
 
 declare -A seen
@@ -136,7 +157,7 @@ while read -r suite pkg flag <&3; do
 	kv=${image#linux-image-}
 	[ -z "${seen[$kv]:-}" ] || continue
 	seen[$kv]=1
-	if [ -s "$cache/$kv/vmlinuz" ] && [ -s "$cache/$kv/config" ]; then
+	if [ -s "$cache/$kv/vmlinuz" ]; then
 		log "$kv: cached"
 	else
 		log "$kv: downloading from $suite"

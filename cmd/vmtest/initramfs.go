@@ -76,14 +76,26 @@ func (f initramfs) write(w io.Writer) error {
 }
 
 // writeKernelFiles writes the archive that completes the initramfs for the
-// kernel image at path, named name: its build configuration, when a file
-// named config lies next to the image (as fetch-kernels.sh lays out its
-// cache), at /boot/config-<name>, where an installed system keeps it.
+// kernel image at path, named name, from the files fetch-kernels.sh keeps
+// next to the image, where present:
+//
+//	config      -> /boot/config-<name>, where an installed system keeps it
+//	modules/*   -> /modules.d/*, which vminit loads in name order
 func writeKernelFiles(w io.Writer, path, name string) error {
+	dir := filepath.Dir(path)
 	cw := newCPIOWriter(w)
-	err := addFile(cw, "/boot/config-"+name, filepath.Join(filepath.Dir(path), "config"))
+	err := addFile(cw, "/boot/config-"+name, filepath.Join(dir, "config"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
+	}
+	modules, err := filepath.Glob(filepath.Join(dir, "modules", "*"))
+	if err != nil {
+		return err
+	}
+	for _, m := range modules {
+		if err := addFile(cw, "/modules.d/"+filepath.Base(m), m); err != nil {
+			return err
+		}
 	}
 	return cw.Close()
 }
