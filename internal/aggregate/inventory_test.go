@@ -259,3 +259,23 @@ func TestCloseWaitLeak(t *testing.T) {
 func equalCloseWait(a, b CloseWait) bool {
 	return a.Count == b.Count && a.Leaked == b.Leaked && a.Threshold == b.Threshold && slices.Equal(a.Owners, b.Owners)
 }
+
+// TestSeededLeak lists a CLOSE_WAIT socket from the startup snapshot as a
+// leak once it has been in CLOSE_WAIT for the threshold since capture
+// began (its real age is at least that), owned by whom the snapshot found.
+func TestSeededLeak(t *testing.T) {
+	a := New(Config{})
+	s := socket("10.0.0.1:80", "10.0.0.9:50000", event.CloseWait, event.StateNone, 0)
+	s.PID = 300
+	event.SetComm(&s.Comm, "java")
+	a.Seed([]event.Socket{s})
+	feed(a, one(tick(29*sec)))
+	if cw := a.Summary().CloseWait; cw.Count != 1 || cw.Leaked != 0 {
+		t.Errorf("after 29 s: CLOSE_WAIT %d, leaked %d; want 1, 0", cw.Count, cw.Leaked)
+	}
+	feed(a, one(tick(31*sec)))
+	want := []Leak{{Owner{300, "java"}, 1, 31 * sec}}
+	if cw := a.Summary().CloseWait; !slices.Equal(cw.Owners, want) {
+		t.Errorf("after 31 s: leaks %+v, want %+v", cw.Owners, want)
+	}
+}
