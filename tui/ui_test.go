@@ -2,6 +2,8 @@ package tui
 
 import (
 	"bytes"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -329,5 +331,47 @@ func TestSelectionStays(t *testing.T) {
 	m.apply(m.fetcher()())
 	if got := *m.rows.events[m.scroll[tabEvents].cursor]; got != evs[250] || !m.follow {
 		t.Errorf("following: the cursor is not on the newest event")
+	}
+}
+
+// TestRandomKeys presses random keys, resizing now and then, and checks
+// that every frame fits the terminal.
+func TestRandomKeys(t *testing.T) {
+	p, err := replay.Open(testRecording(t), replay.Options{Speed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	keys := []string{"tab", "shift+tab", "enter", "esc", "j", "k", "G", "g", "s", "b", "f", "p", "?",
+		"+", "-", "[", "]", ".", "down", "/", "n", "g", "i", "n", "x", "enter"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	feed := testFeed()
+	for run := range 100 {
+		opt := Options{}
+		if run%2 == 1 {
+			opt.Replay = p
+		}
+		m := newModel(feed, opt, testClock)
+		w, h := 80, 24 // until the terminal says its size
+		var pressed []string
+		for range 40 {
+			if rng.IntN(10) == 0 {
+				w, h = 20+rng.IntN(180), 3+rng.IntN(60)
+				m.Update(tea.WindowSizeMsg{Width: w, Height: h})
+				pressed = append(pressed, fmt.Sprintf("%dx%d", w, h))
+			}
+			k := keys[rng.IntN(len(keys))]
+			pressed = append(pressed, k)
+			m.Update(press(k))
+			lines := strings.Split(m.View().Content, "\n")
+			if len(lines) != h {
+				t.Fatalf("after %v: %d lines on a %dx%d terminal", pressed, len(lines), w, h)
+			}
+			for _, l := range lines {
+				if ansi.StringWidth(l) > w {
+					t.Fatalf("after %v: a line of %d cells on a %dx%d terminal", pressed, ansi.StringWidth(l), w, h)
+				}
+			}
+		}
 	}
 }
