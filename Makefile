@@ -31,6 +31,24 @@ test: ## run every test; kernel tests need root (TWTRACE_REQUIRE_PRIVILEGED=1 ma
 	GOOS=darwin $(GO) build ./... && GOOS=windows $(GO) build ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
+# Where fetched kernels are kept between runs.
+VMTEST_CACHE ?= $(HOME)/.cache/twtrace-vmtest
+# The packages whose tests need a kernel: they are the ones run in the VMs.
+# The guests also get the host's ip and ss, with their libraries (-tool):
+# those tests make their network namespaces with them.
+VMTEST_PKGS := ./tracer/ ./cmd/twtrace/
+
+.PHONY: vmtest
+vmtest: ## run the kernel tests on Debian kernels 5.10 to 7.x in QEMU VMs (root; VMTEST_SKIP=1 skips them offline)
+	@command -v qemu-system-x86_64 >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-x86; }
+	rm -rf .vmtest && mkdir -p .vmtest/bins
+	cmd/vmtest/fetch-kernels.sh $(VMTEST_CACHE) >.vmtest/kernels
+	CGO_ENABLED=0 $(GO) test -c -trimpath -o .vmtest/bins/ $(VMTEST_PKGS)
+	CGO_ENABLED=0 $(GO) build -trimpath -o .vmtest/vminit ./cmd/vminit
+	@if [ ! -s .vmtest/kernels ]; then echo "vmtest: skipped: no kernels (VMTEST_SKIP=1, archive unreachable)"; exit 0; fi; \
+	set -x; $(GO) run ./cmd/vmtest -init .vmtest/vminit -tool ip -tool ss -smp 2 -m 1G -timeout 10m \
+	  $$(sed 's/^/-kernel /' .vmtest/kernels) -- .vmtest/bins/*.test -- -test.v -test.count=1
+
 .PHONY: bench
 bench: build ## benchmarks: Go micro-benchmarks, then twtrace against the churn workload side by side
 	$(GO) test -run '^$$' -bench . -benchmem ./...
