@@ -63,14 +63,14 @@ struct tw_info {
 };
 
 /* tw_info: keyed by tw address. Inserted at the handoff from a full socket
- * (set_state program) when the tw is to be shown; deleted when the timer
- * expires. Killed tw are not
- * deleted here (only Go learns of the kill, later), so the map is an LRU:
- * stale entries are never touched again and are evicted first. A tw
- * address is reused within microseconds, which overwrites the entry.
- * Size set from Go from tcp_max_tw_buckets. */
+ * (set_state program) when the tw is to be shown; deleted at every cancel
+ * of its timer (a kill, the expiry, or a re-arm, which puts it back from
+ * cpu_slot). A tw address is reused within microseconds, which overwrites
+ * an entry whose cancel was missed; the LRU bounds what remains. Size set
+ * from Go from tcp_max_tw_buckets: an update that must evict is what
+ * costs most on the hot path, so the map is kept free of stale entries. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, struct tw_info);
@@ -97,6 +97,7 @@ struct tuple {
 
 struct cpu_slot {
 	struct tuple t;
+	struct tw_info info; /* SLOT_CANCEL: the cancelled tw's entry, with has_info */
 	__u64 tw;
 	__s64 timeout;
 	__u64 rst_tw;    /* the tw that tcp_send_reset last answered for here */
@@ -105,7 +106,8 @@ struct cpu_slot {
 	__u8 substate;
 	__u8 family;
 	__u8 shown;      /* SLOT_CANCEL: the cancel was reported */
-	__u8 _pad[4];
+	__u8 has_info;
+	__u8 _pad[3];
 };
 
 /* cpu_slot: one per CPU, overwritten by every timer event (see above). */
@@ -116,14 +118,13 @@ struct {
 	__type(value, struct cpu_slot);
 } cpu_slot SEC(".maps");
 
-/* connecting: the socket each task is connect()ing, keyed by pid_tgid.
- * Inserted at ->SYN_SENT, inside connect(); a tw killed while that task
- * holds the same tuple was recycled by it (tcp_tw_reuse, or a bind() to
- * the port). Never deleted: a task's next connect overwrites its entry, and
- * the LRU bounds the rest. */
+/* connecting: per task, the socket it last connect()ed. Set at ->SYN_SENT,
+ * inside connect(); a tw killed while the current task holds the same tuple
+ * was recycled by it (tcp_tw_reuse, or a bind() to the port). Task storage
+ * is freed with the task and costs a pointer chase, not a hash update. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, __u64);
 } connecting SEC(".maps");

@@ -96,9 +96,9 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	__u64 now;
 	__u8 family;
 
-	if (old == new || BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
+	if (old == new || BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	family = read_tuple(&sk->__sk_common, &t);
+	family = sk_tuple(sk, &t);
 	if (!in_scope(&t))
 		return 0;
 	/* skc_num is already 0 at ->CLOSE (the port was released); the
@@ -119,10 +119,12 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 		st->state_ts = 0;
 	}
 	if (new == TCP_SYN_SENT) {
-		__u64 task = bpf_get_current_pid_tgid(), skaddr = (__u64)sk;
+		__u64 *conn = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), 0,
+						   BPF_LOCAL_STORAGE_GET_F_CREATE);
 
 		st->role = ROLE_CLIENT;
-		bpf_map_update_elem(&connecting, &task, &skaddr, BPF_ANY);
+		if (conn)
+			*conn = (__u64)sk;
 	}
 	if (process_context(old, new)) {
 		st->pid = bpf_get_current_pid_tgid() >> 32;

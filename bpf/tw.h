@@ -129,7 +129,7 @@ static __always_inline int on_timer_start(struct timer_list *timer)
 
 	if (slot->kind == SLOT_CANCEL && slot->tw == (__u64)tw && tuple_eq(&slot->t, &t)) {
 		__u64 key = (__u64)tw, now = bpf_ktime_get_ns();
-		struct tw_info *info = bpf_map_lookup_elem(&tw_info, &key);
+		struct tw_info *info = slot->has_info ? &slot->info : NULL;
 		struct event *e = NULL;
 
 		if (tw_wanted(info, &t, family))
@@ -140,8 +140,11 @@ static __always_inline int on_timer_start(struct timer_list *timer)
 			e->timeout = left;
 			submit(e);
 		}
-		if (info)
+		if (info) {
+			/* The cancel took the entry out; the tw lives on. */
 			info->substate = substate;
+			bpf_map_update_elem(&tw_info, &key, info, BPF_ANY);
+		}
 		slot->kind = SLOT_EMPTY;
 		return 0;
 	}
@@ -195,7 +198,7 @@ static __always_inline __u8 kill_cause(struct cpu_slot *slot, struct inet_timewa
 	}
 	if (netns_dying(tw))
 		return CAUSE_PURGED;
-	skp = bpf_map_lookup_elem(&connecting, &task);
+	skp = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), 0, 0);
 	if (!skp)
 		return CAUSE_NONE;
 	sk = (struct sock *)*skp;
@@ -261,6 +264,12 @@ static __always_inline int on_timer_cancel(struct timer_list *timer)
 	if (tw_wanted(info, &t, family))
 		e = tw_event(EV_TW_CANCEL, now, key, &t, family, BPF_CORE_READ(tw, tw_substate), info);
 	slot->shown = e != NULL;
+	slot->has_info = info != NULL;
+	if (info) {
+		/* Whatever follows (kill, expiry, re-arm) finds it in the slot. */
+		slot->info = *info;
+		bpf_map_delete_elem(&tw_info, &key);
+	}
 	if (e) {
 		e->timeout = jiffies_left(tw);
 		e->cause = kill_cause(slot, tw, &t, now, e);
@@ -281,18 +290,22 @@ static __always_inline int on_timer_expire(struct timer_list *timer)
 	struct tuple t = {};
 	struct tw_info *info;
 	struct event *e;
+	bool from_slot;
 	__u64 key;
 	__u8 family;
 
 	tw = tw_of(timer, &slot, false);
 	if (!tw || !slot)
 		return 0;
+	key = (__u64)tw;
+	/* The cancel that detached the timer just before moved the entry
+	 * into the slot. */
+	from_slot = slot->kind == SLOT_CANCEL && slot->tw == key && slot->has_info;
 	slot->kind = SLOT_EMPTY;
 	family = read_tw(tw, &t);
 	if (!in_scope(&t))
 		return 0;
-	key = (__u64)tw;
-	info = bpf_map_lookup_elem(&tw_info, &key);
+	info = from_slot ? &slot->info : bpf_map_lookup_elem(&tw_info, &key);
 	e = NULL;
 	if (tw_wanted(info, &t, family))
 		e = tw_event(EV_TW_EXIT, bpf_ktime_get_ns(), key, &t, family,
@@ -302,7 +315,7 @@ static __always_inline int on_timer_expire(struct timer_list *timer)
 		e->timeout = jiffies_left(tw);
 		submit(e);
 	}
-	if (info)
+	if (info && !from_slot)
 		bpf_map_delete_elem(&tw_info, &key);
 	return 0;
 }

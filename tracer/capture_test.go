@@ -5,7 +5,6 @@ package tracer_test
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -164,5 +163,3 @@ func owner(t *testing.T, evs []event.Event, what string, pred func(*event.Event)
 func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
 func filterNS(ns *nettest.NS) filter.Filter { return filter.Filter{NetNS: ns.Inode} }
-
-func addrOf(s string) netip.Addr { return netip.MustParseAddr(s) }

@@ -4,7 +4,6 @@ package tracer_test
 
 import (
 	"bufio"
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
@@ -13,8 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/twtrace/twtrace/internal/event"
 	"github.com/twtrace/twtrace/internal/nettest"
@@ -167,7 +164,7 @@ func TestRSTKills(t *testing.T) {
 			tw := only(evs, kind(event.KindTWEnter))[0]
 			rsts := outRsts(t, ns)
 
-			injectACK(t, ns, tw.Remote(), tw.RPort, tw.Local(), tw.LPort)
+			ns.InjectACK(t, netip.AddrPortFrom(tw.Remote(), tw.RPort), netip.AddrPortFrom(tw.Local(), tw.LPort))
 			deadline := time.Now().Add(awaitEvents)
 			for outRsts(t, ns) == rsts {
 				if time.Now().After(deadline) {
@@ -230,58 +227,6 @@ func outRsts(t *testing.T, ns *nettest.NS) uint64 {
 		t.Fatalf("reading OutRsts: %v", err)
 	}
 	return n
-}
-
-// injectACK sends one bare ACK with an out-of-window sequence number from
-// src to dst through a raw socket in ns.
-func injectACK(t *testing.T, ns *nettest.NS, src netip.Addr, sport uint16, dst netip.Addr, dport uint16) {
-	t.Helper()
-	pkt := make([]byte, 40)
-	ip, tcp := pkt[:20], pkt[20:]
-	ip[0] = 0x45 // IPv4, 5-word header
-	binary.BigEndian.PutUint16(ip[2:], 40)
-	ip[8], ip[9] = 64, unix.IPPROTO_TCP
-	s4, d4 := src.As4(), dst.As4()
-	copy(ip[12:], s4[:])
-	copy(ip[16:], d4[:])
-	binary.BigEndian.PutUint16(tcp[0:], sport)
-	binary.BigEndian.PutUint16(tcp[2:], dport)
-	binary.BigEndian.PutUint32(tcp[4:], 0x12345678) // out of window
-	binary.BigEndian.PutUint32(tcp[8:], 0x9abcdef0)
-	tcp[12], tcp[13] = 5<<4, 0x10 // header length, ACK
-	binary.BigEndian.PutUint16(tcp[14:], 1024)
-	binary.BigEndian.PutUint16(tcp[16:], tcpChecksum(s4, d4, tcp))
-	err := ns.Do(func() error {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(fd)
-		return unix.Sendto(fd, pkt, 0, &unix.SockaddrInet4{Addr: d4})
-	})
-	if err != nil {
-		t.Fatalf("injecting an ACK: %v", err)
-	}
-}
-
-func tcpChecksum(src, dst [4]byte, seg []byte) uint16 {
-	var sum uint32
-	add := func(b []byte) {
-		for i := 0; i+1 < len(b); i += 2 {
-			sum += uint32(binary.BigEndian.Uint16(b[i:]))
-		}
-		if len(b)%2 == 1 {
-			sum += uint32(b[len(b)-1]) << 8
-		}
-	}
-	add(src[:])
-	add(dst[:])
-	sum += unix.IPPROTO_TCP + uint32(len(seg))
-	add(seg)
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
 }
 
 // TestTWAnswersDataWithRST: data sent to a tw in substate FIN_WAIT2 (its

@@ -5,6 +5,7 @@ package tracer_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -174,7 +175,8 @@ func soakRound(t *testing.T, ns *nettest.NS, port int) {
 		"-bind", strconv.Itoa(51000+port), "-reuseaddr")
 	cli.Wait(t)
 	srv.Wait(t)
-	injectACK(t, ns, addrOf("127.0.0.1"), uint16(port+1), addrOf("127.0.0.1"), uint16(51000+port))
+	lo := netip.MustParseAddr("127.0.0.1")
+	ns.InjectACK(t, netip.AddrPortFrom(lo, uint16(port+1)), netip.AddrPortFrom(lo, uint16(51000+port)))
 
 	// tw_rst, then ss -K on a port of its own.
 	twRST(t, ns, port+2)

@@ -23,6 +23,7 @@ type twtraceCpuSlot struct {
 		Sport uint16
 		Dport uint16
 	}
+	Info     twtraceTwInfo
 	Tw       uint64
 	Timeout  int64
 	RstTw    uint64
@@ -31,7 +32,8 @@ type twtraceCpuSlot struct {
 	Substate uint8
 	Family   uint8
 	Shown    uint8
-	Pad      [4]uint8
+	HasInfo  uint8
+	Pad      [3]uint8
 }
 
 type twtraceEvent struct {
