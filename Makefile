@@ -54,6 +54,10 @@ bench: build ## benchmarks: Go micro-benchmarks, then twtrace against the churn 
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./cmd/twbench -twtrace ./$(BIN)
 
+.PHONY: demo
+demo: ## re-capture the built-in demo recording (root; about 80 s of real traffic in a private netns)
+	TWTRACE_DEMO_OUT=$(CURDIR)/cmd/twtrace/demo.twt $(GO) test -count=1 -run '^TestCaptureDemo$$' -timeout 5m -v ./cmd/twtrace
+
 .PHONY: lint
 lint: ## gofmt, go vet
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
