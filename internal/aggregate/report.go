@@ -22,6 +22,10 @@ func WriteReport(w io.Writer, s *Summary) error {
 		func(w io.Writer) {
 			fmt.Fprintf(w, "STATE\tCOUNT\tP50\tP90\tP99\tMAX\n")
 			for _, d := range s.States {
+				if d.Count == 0 {
+					fmt.Fprintf(w, "%s\t0\t-\t-\t-\t-\n", d.State)
+					continue
+				}
 				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\n", d.State, d.Count, short(d.P50), short(d.P90), short(d.P99), short(d.Max))
 			}
 		},
