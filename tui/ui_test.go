@@ -346,7 +346,7 @@ func TestRandomKeys(t *testing.T) {
 		"+", "-", "[", "]", ".", "down", "/", "n", "g", "i", "n", "x", "enter"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	feed := testFeed()
-	for run := range 50 {
+	for run := range 30 {
 		opt := Options{}
 		if run%2 == 1 {
 			opt.Replay = p
