@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -224,45 +225,89 @@ func runPair(ctx context.Context, w *workload, t *tracer, cfg config) (pairResul
 	return pr, nil
 }
 
-func (p pairResult) line() string {
-	return fmt.Sprintf("pair=%d tracer=%s ratio=%.3f conns_without=%.0f conns_with=%.0f events_generated=%.0f delivered=%s lost=%s tracer_cpu_pct=%.2f cpu_pct_per_10k_ev=%.3f",
-		p.pair, p.tracer, p.ratio(), p.without.Rate(), p.with.Rate(), p.generated(),
-		count(p.delivered), count(p.lost), p.cpuPct(), p.cpuPer10k())
+// figures are what a pair line and a median line report.
+type figures struct {
+	ratio                  float64
+	connsWithout           float64 // connections/s
+	connsWith              float64
+	generated, genPerSec   float64 // events
+	delivered, delPerSec   float64 // < 0: the tracer does not say
+	lost                   float64 // < 0: the tracer does not say
+	cpuPct, cpuPctPer10kEv float64
 }
 
-// count formats a tracer's count, n/a when it does not report it.
-func count(n int64) string {
-	if n < 0 {
+// fields lists f's figures, for computing medians field by field.
+func (f *figures) fields() []*float64 {
+	return []*float64{&f.ratio, &f.connsWithout, &f.connsWith, &f.generated, &f.genPerSec,
+		&f.delivered, &f.delPerSec, &f.lost, &f.cpuPct, &f.cpuPctPer10kEv}
+}
+
+func (p pairResult) figures() figures {
+	secs := p.with.Elapsed.Seconds()
+	f := figures{
+		ratio:          p.ratio(),
+		connsWithout:   p.without.Rate(),
+		connsWith:      p.with.Rate(),
+		generated:      p.generated(),
+		genPerSec:      p.generated() / secs,
+		delivered:      float64(p.delivered),
+		delPerSec:      -1,
+		lost:           float64(p.lost),
+		cpuPct:         p.cpuPct(),
+		cpuPctPer10kEv: p.cpuPer10k(),
+	}
+	if p.delivered >= 0 {
+		f.delPerSec = f.delivered / secs
+	}
+	return f
+}
+
+// medianFigures is the median of each figure over the pairs; a figure a
+// tracer does not report stays unreported.
+func medianFigures(rs []pairResult) figures {
+	var m figures
+	all := make([]figures, len(rs))
+	for i, r := range rs {
+		all[i] = r.figures()
+	}
+	for k, dst := range m.fields() {
+		v := make([]float64, len(all))
+		for i := range all {
+			v[i] = *all[i].fields()[k]
+		}
+		if slices.Min(v) < 0 {
+			*dst = -1
+		} else {
+			*dst = median(v)
+		}
+	}
+	return m
+}
+
+func (f figures) String() string {
+	return fmt.Sprintf("ratio=%.3f conns_without=%.0f conns_with=%.0f events_generated=%.0f generated_per_s=%.0f delivered=%s delivered_per_s=%s lost=%s tracer_cpu_pct=%.2f cpu_pct_per_10k_ev=%.3f",
+		f.ratio, f.connsWithout, f.connsWith, f.generated, f.genPerSec,
+		reported(f.delivered), reported(f.delPerSec), reported(f.lost), f.cpuPct, f.cpuPctPer10kEv)
+}
+
+// reported formats a figure a tracer may not report, n/a when it does not.
+func reported(v float64) string {
+	if v < 0 {
 		return "n/a"
 	}
-	return fmt.Sprint(n)
+	return fmt.Sprintf("%.0f", v)
+}
+
+func (p pairResult) line() string {
+	return fmt.Sprintf("pair=%d tracer=%s %v", p.pair, p.tracer, p.figures())
 }
 
 func medianLine(name string, rs []pairResult) string {
-	pick := func(f func(pairResult) float64) float64 { return median(mapPairs(rs, f)) }
-	pickCount := func(f func(pairResult) int64) string {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			if f(r) < 0 {
-				return "n/a"
-			}
-			v[i] = float64(f(r))
-		}
-		return fmt.Sprintf("%.0f", median(v))
-	}
 	ratios := make([]string, len(rs))
 	for i, r := range rs {
 		ratios[i] = fmt.Sprintf("%.3f", r.ratio())
 	}
-	return fmt.Sprintf("median tracer=%s pairs=%d ratio=%.3f conns_without=%.0f conns_with=%.0f events_generated=%.0f delivered=%s lost=%s tracer_cpu_pct=%.2f cpu_pct_per_10k_ev=%.3f ratios=%s",
-		name, len(rs), pick(pairResult.ratio),
-		pick(func(r pairResult) float64 { return r.without.Rate() }),
-		pick(func(r pairResult) float64 { return r.with.Rate() }),
-		pick(pairResult.generated),
-		pickCount(func(r pairResult) int64 { return r.delivered }),
-		pickCount(func(r pairResult) int64 { return r.lost }),
-		pick(pairResult.cpuPct), pick(pairResult.cpuPer10k),
-		strings.Join(ratios, ","))
+	return fmt.Sprintf("median tracer=%s pairs=%d %v ratios=%s", name, len(rs), medianFigures(rs), strings.Join(ratios, ","))
 }
 
 func median(v []float64) float64 {
@@ -277,8 +322,6 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-func medianRatio(rs []pairResult) float64 { return median(mapPairs(rs, pairResult.ratio)) }
-
 // printVerdict says whether the noise control held. Without a control the
 // run is neither valid nor void, and says so.
 func printVerdict(out io.Writer, tracers []*tracer, results map[string][]pairResult) {
@@ -286,7 +329,7 @@ func printVerdict(out io.Writer, tracers []*tracer, results map[string][]pairRes
 		if !t.control || len(results[t.name]) == 0 {
 			continue
 		}
-		r := medianRatio(results[t.name])
+		r := medianFigures(results[t.name]).ratio
 		if r < controlLow || r > controlHigh {
 			fmt.Fprintf(out, "VOID: control %s ratio=%.3f is outside %.2f-%.2f: the machine was too noisy for these figures; run again\n", t.name, r, controlLow, controlHigh)
 		} else {
@@ -329,7 +372,7 @@ func bpfStatsRun(ctx context.Context, w *workload, t *tracer, cfg config, out io
 		allPerHit = float64(total.Nanoseconds()) / float64(hits)
 	}
 	fmt.Fprintf(out, "bpf tracer=%s rate=%.0f events_generated=%d hits=%d bpf_ns_per_event=%s all_progs_ns_per_hit=%s\n",
-		t.name, res.Rate(), eventsPerConn*res.Conns, hits, nsOrNA(setState), nsOrNA(allPerHit))
+		t.name, res.Rate(), eventsPerConn*res.Conns, hits, reported(setState), reported(allPerHit))
 	for _, p := range progs {
 		fmt.Fprintf(out, "bpf_prog tracer=%s prog=%s id=%d runs=%d ns_per_run=%.0f\n", t.name, p.name, p.id, p.runs, p.nsPerRun())
 	}
@@ -364,13 +407,6 @@ func measurePrograms(ctx context.Context, w *workload, r *running, cfg config) (
 	return res, statsDelta(before, after), nil
 }
 
-func nsOrNA(ns float64) string {
-	if ns < 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.0f", ns)
-}
-
 // printTargets checks twtrace's medians against issue 2's targets (and
 // twtrace-nomatch's ratio against issue 7's).
 func printTargets(out io.Writer, tracers []*tracer, results map[string][]pairResult, bpfNs map[string]float64) {
@@ -387,7 +423,7 @@ func printTargets(out io.Writer, tracers []*tracer, results map[string][]pairRes
 			}
 			checks = append(checks, what+" "+verdict)
 		}
-		r := medianRatio(rs)
+		r := medianFigures(rs).ratio
 		check(fmt.Sprintf("ratio=%.3f>=%.2f", r, targetRatio), r >= targetRatio)
 		if t.name == "twtrace" {
 			var lost int64
@@ -403,7 +439,7 @@ func printTargets(out io.Writer, tracers []*tracer, results map[string][]pairRes
 			} else {
 				checks = append(checks, "lost unknown (no `twtrace: events=N lost=M` line)")
 			}
-			cpu := median(mapPairs(rs, pairResult.cpuPer10k))
+			cpu := medianFigures(rs).cpuPctPer10kEv
 			check(fmt.Sprintf("cpu_pct_per_10k_ev=%.3f<=%.1f", cpu, targetCPUPer10k), cpu <= targetCPUPer10k)
 			if ns, ok := bpfNs[t.name]; ok {
 				check(fmt.Sprintf("bpf_ns_per_event=%.0f<=%d", ns, targetBPFPerEvent), ns <= targetBPFPerEvent)
@@ -411,14 +447,6 @@ func printTargets(out io.Writer, tracers []*tracer, results map[string][]pairRes
 		}
 		fmt.Fprintf(out, "targets tracer=%s: %s\n", t.name, strings.Join(checks, "; "))
 	}
-}
-
-func mapPairs(rs []pairResult, f func(pairResult) float64) []float64 {
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = f(r)
-	}
-	return v
 }
 
 func printHeader(out io.Writer, cfg config, ns *nettest.NS) {
@@ -436,7 +464,7 @@ func printHeader(out io.Writer, cfg config, ns *nettest.NS) {
 	fmt.Fprintf(out, "# netns sysctls: tcp_tw_reuse=%s tcp_tw_reuse_delay=%s tcp_max_tw_buckets=%s ip_local_port_range=%q\n",
 		tw["tcp_tw_reuse"], tw["tcp_tw_reuse_delay"], tw["tcp_max_tw_buckets"], tw["ip_local_port_range"])
 	fmt.Fprintln(out, "# conns_* are connections/s; events_generated is 10 per connection of the run with the tracer;")
-	fmt.Fprintln(out, "# delivered and lost are what the tracer reports over its whole life (attach to exit);")
+	fmt.Fprintln(out, "# delivered and lost are what the tracer reports over its whole life (attach to exit), per_s over the run;")
 	fmt.Fprintln(out, "# tracer_cpu_pct is its user+system CPU during the run, in % of one core")
 }
 

@@ -5,6 +5,7 @@ package main
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,5 +107,29 @@ func TestProcessPrograms(t *testing.T) {
 	}
 	if _, err := readStats([]ebpf.ProgramID{want}); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestMedianFigures keeps a figure a tracer does not report unreported in
+// the medians, and takes the others field by field.
+func TestMedianFigures(t *testing.T) {
+	pair := func(with uint64, delivered int64) pairResult {
+		return pairResult{
+			without:   churn.Result{Conns: 1000, Elapsed: time.Second},
+			with:      churn.Result{Conns: with, Elapsed: time.Second},
+			delivered: delivered,
+			lost:      0,
+		}
+	}
+	m := medianFigures([]pairResult{pair(900, 9000), pair(1000, 10000), pair(950, 9500)})
+	if m.ratio != 0.95 || m.delivered != 9500 || m.lost != 0 {
+		t.Errorf("medians = %+v", m)
+	}
+	m = medianFigures([]pairResult{pair(900, 9000), pair(1000, -1)})
+	if m.delivered != -1 || m.delPerSec != -1 {
+		t.Errorf("with one pair unreported: delivered = %v, per s = %v, want -1", m.delivered, m.delPerSec)
+	}
+	if s := m.String(); !strings.Contains(s, "delivered=n/a") {
+		t.Errorf("String() = %q, want delivered=n/a", s)
 	}
 }
