@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"slices"
 	"strings"
@@ -15,6 +16,39 @@ import (
 	"github.com/twtrace/twtrace/internal/churn"
 	"github.com/twtrace/twtrace/internal/nettest"
 )
+
+// TestMain lets the test binary play churn when a workload re-executes it,
+// as main does for twbench.
+func TestMain(m *testing.M) {
+	if os.Getenv(churnEnv) != "" {
+		os.Exit(churnMain())
+	}
+	os.Exit(m.Run())
+}
+
+// TestWorkloadRunsInNetns runs a short churn in a private namespace the
+// way the pairs do, with the CPU-sampling hooks around it.
+func TestWorkloadRunsInNetns(t *testing.T) {
+	ns := nettest.NewNS(t)
+	w, err := newWorkload(ns, t.TempDir(), config{mode: churn.ClientClose, workers: 2, addr: "127.0.0.1:5001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started, done bool
+	res, err := w.run(context.Background(), 300*time.Millisecond, 0, func() { started = true }, func() { done = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !started || !done {
+		t.Errorf("hooks called: start %v, done %v", started, done)
+	}
+	if res.Conns == 0 || res.Errors.Total() != 0 || res.Mode != churn.ClientClose {
+		t.Errorf("churn result %+v", res)
+	}
+	if s := ns.Sockstat(t); s.TW == 0 {
+		t.Error("no TIME_WAIT in the namespace after the run")
+	}
+}
 
 func TestTwtraceCounts(t *testing.T) {
 	stderr := "twtrace: attaching\ntwtrace: events=370190 lost=12\n"
