@@ -132,7 +132,7 @@ func transition(from, to event.State, c *aggregate.Conn, evs []event.Event) stri
 		return "FIN acknowledged"
 	case from == event.FinWait1 && to == event.Closing:
 		return "FINs crossed: simultaneous close"
-	case to == event.TimeWait || (to == event.FinWait2 && from != event.FinWait1):
+	case to == event.TimeWait:
 		for i := range evs {
 			if evs[i].Kind == event.KindTWEnter {
 				return "the kernel hands it to a tw, substate " + evs[i].Substate.String()
@@ -154,7 +154,7 @@ func ending(c *aggregate.Conn, evs []event.Event) (string, string) {
 		}
 		return "… still open, in " + last.State.String(), ""
 	case aggregate.EndClosed:
-		return "✕ closed without a TIME_WAIT", ""
+		return "✕ closed without a TIME_WAIT", closedText(c)
 	case aggregate.EndMissed:
 		return "? end not seen (events were lost)", ""
 	}
@@ -172,6 +172,19 @@ func ending(c *aggregate.Conn, evs []event.Event) (string, string) {
 		why += ": port taken by " + exit.ByCommString() + "/" + strconv.FormatUint(uint64(exit.ByPID), 10)
 	}
 	return "✕ tw ended: " + c.Cause.String(), why
+}
+
+// closedText says why a connection that closed left no tw on this side.
+func closedText(c *aggregate.Conn) string {
+	switch {
+	case c.Closer == event.CloserRemoteReset:
+		return "the peer reset it (RST)"
+	case c.Closer == event.CloserLocalReset:
+		return "this side reset it (RST): SO_LINGER 0, or data left unread at close()"
+	case lastStep(c).State == event.LastAck:
+		return "the peer closed first, so the TIME_WAIT is the peer's"
+	}
+	return ""
 }
 
 func causeText(c event.Cause) string {

@@ -117,6 +117,8 @@ func TestViews(t *testing.T) {
 		{"events_scrolled", []any{"shift+tab", "g", "j", "j"}},
 		{"detail_reused", []any{"tab", "tab", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "enter"}},
 		{"detail_from_events", []any{"shift+tab", "G", "enter"}},
+		{"detail_reset", []any{"tab", "tab", "/", typed("198.51.100.3"), "enter", "enter"}},
+		{"detail_passive_close", []any{"tab", "tab", "/", typed("192.0.2.7:51000"), "enter", "enter"}},
 		{"detail_still_open", []any{"shift+tab", "/", typed("192.0.2.7:51005"), "enter", "enter"}},
 		{"help", []any{"?"}},
 		{"filter_comm", []any{"tab", "tab", "/", typed("nginx"), "enter"}},
