@@ -15,6 +15,7 @@ func (m *model) connectionsView(h int) []string {
 	l := m.connLayout()
 	cs := m.rows.conns
 	return m.list([]string{m.styles.Heading.Render(l.heading())}, m.scroll[tabConnections], len(cs), h,
+		"no connection has ended yet",
 		func(i int) string {
 			c := &cs[i]
 			last := lastStep(c)

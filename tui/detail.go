@@ -2,7 +2,6 @@ package tui
 
 import (
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/twtrace/twtrace/internal/aggregate"
@@ -35,10 +34,24 @@ func (d *detail) refresh(f *frame) {
 	d.conn = find(d.tuple, f.snap.Leaks, f.snap.Recent, d.conn)
 	d.events = d.events[:0]
 	for i := range f.events {
-		if eventTuple(&f.events[i]) == d.tuple {
+		if eventTuple(&f.events[i]) == d.tuple && d.during(&f.events[i]) {
 			d.events = append(d.events, f.events[i])
 		}
 	}
+}
+
+// during reports whether e belongs to the connection shown rather than
+// to an earlier or later one on the same tuple (a reused port): it falls
+// within the connection's known life.
+func (d *detail) during(e *event.Event) bool {
+	c := d.conn
+	if c == nil {
+		return true
+	}
+	if len(c.Steps) > 0 && c.Steps[0].StartNS != 0 && e.MonoNS < c.Steps[0].StartNS {
+		return false
+	}
+	return c.End == 0 || e.MonoNS <= c.EndNS
 }
 
 // find returns the first connection on t in lists, or else last.
@@ -109,8 +122,10 @@ func (m *model) timeline(c *aggregate.Conn, evs []event.Event) []string {
 		at = st.Dim.Render("   at " + clock(monoToWall(m.frame.snap, c.EndNS)))
 	}
 	out = append(out, "  "+m.emphasise(connEmphasis(c), end)+at)
-	if why != "" {
-		out = append(out, "    "+why)
+	for _, w := range why {
+		if w != "" {
+			out = append(out, "    "+w)
+		}
 	}
 	return out
 }
@@ -144,19 +159,19 @@ func transition(from, to event.State, c *aggregate.Conn, evs []event.Event) stri
 }
 
 // ending says how the connection ended, and for a tw why.
-func ending(c *aggregate.Conn, evs []event.Event) (string, string) {
+func ending(c *aggregate.Conn, evs []event.Event) (string, []string) {
 	switch c.End {
 	case 0:
 		last := lastStep(c)
 		if last.State == event.CloseWait {
 			return "… still open, in CLOSE_WAIT for " + dur(time.Duration(last.DurNS)),
-				"the peer closed; this side's application has not called close(): a leak"
+				[]string{"the peer closed; this side's application has not called close(): a leak"}
 		}
-		return "… still open, in " + last.State.String(), ""
+		return "… still open, in " + last.State.String(), nil
 	case aggregate.EndClosed:
-		return "✕ closed without a TIME_WAIT", closedText(c)
+		return "✕ closed without a TIME_WAIT", []string{closedText(c)}
 	case aggregate.EndMissed:
-		return "? end not seen (events were lost)", ""
+		return "? end not seen (events were lost)", nil
 	}
 	var exit *event.Event
 	for i := range evs {
@@ -164,12 +179,13 @@ func ending(c *aggregate.Conn, evs []event.Event) (string, string) {
 			exit = &evs[i]
 		}
 	}
-	why := causeText(c.Cause)
+	why := []string{causeText(c.Cause)}
 	if exit != nil && exit.Inferred {
-		why += " (inferred)"
+		why[0] += " (deduced by the backend)"
 	}
 	if exit != nil && c.Cause == event.CauseReused && exit.ByPID != 0 {
-		why += ": port taken by " + exit.ByCommString() + "/" + strconv.FormatUint(uint64(exit.ByPID), 10)
+		by := aggregate.Owner{PID: exit.ByPID, Comm: exit.ByCommString()}
+		why = append(why, "the port went to "+ownerText(by))
 	}
 	return "✕ tw ended: " + c.Cause.String(), why
 }

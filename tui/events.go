@@ -16,7 +16,7 @@ func (m *model) eventsView(h int) []string {
 	}
 	title := spread(event.TableHeader, where, m.width)
 	var buf []byte
-	return m.list([]string{st.Heading.Render(title)}, m.scroll[tabEvents], len(evs), h,
+	return m.list([]string{st.Heading.Render(title)}, m.scroll[tabEvents], len(evs), h, "no events yet",
 		func(i int) string {
 			buf = event.AppendTable(buf[:0], evs[i])
 			return string(buf)

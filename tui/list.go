@@ -6,12 +6,16 @@ const listHeading = 1
 
 // list draws a list view: the heading lines, then the rows that fit in
 // h lines around the cursor, the cursor's row highlighted. row draws row
-// i as plain text; emph highlights the whole row.
-func (m *model) list(heading []string, s scroll, n, h int, row func(i int) string, emph func(i int) emphasis) []string {
+// i as plain text; emph highlights the whole row; none says what an
+// empty list means.
+func (m *model) list(heading []string, s scroll, n, h int, none string, row func(i int) string, emph func(i int) emphasis) []string {
 	out := append([]string(nil), heading...)
 	rowsH := max(h-len(heading), 1)
+	if n == 0 && m.filter.active() {
+		return append(out, m.styles.Dim.Render("nothing matches the filter "+m.filter.text+" (esc clears it)"))
+	}
 	if n == 0 {
-		return append(out, m.styles.Dim.Render(m.emptyText()))
+		return append(out, m.styles.Dim.Render(none))
 	}
 	top := s.window(n, rowsH)
 	cursor := min(s.cursor, n-1)
@@ -26,14 +30,6 @@ func (m *model) list(heading []string, s scroll, n, h int, row func(i int) strin
 		out = append(out, text)
 	}
 	return out
-}
-
-// emptyText explains an empty list.
-func (m *model) emptyText() string {
-	if m.filter.active() {
-		return "nothing matches the filter " + m.filter.text + " (esc clears it)"
-	}
-	return "nothing yet"
 }
 
 // emphasis is how a row is highlighted.

@@ -47,7 +47,8 @@ func (m *model) timeWaitView(h int) []string {
 	)
 	heading := []string{summary, grouping, st.Heading.Render(l.heading())}
 	gs := m.rows.groups
-	return m.list(heading, m.scroll[tabTimeWait], len(gs), h, func(i int) string {
+	none := [numGroups]string{"no tw yet", "no tw on servers' local ports", "no tw towards clients' remote endpoints"}[m.group]
+	return m.list(heading, m.scroll[tabTimeWait], len(gs), h, none, func(i int) string {
 		g := &gs[i]
 		return l.line(g.name, g.extra, num(g.tw), pct(g.tw, s.TW.Count), bar(g.tw, s.TW.Count, 20))
 	}, nil)

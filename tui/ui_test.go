@@ -267,7 +267,7 @@ func TestNothingYet(t *testing.T) {
 		for _, k := range keys {
 			m.Update(press(k))
 		}
-		if v := ansi.Strip(m.View().Content); !strings.Contains(v, "nothing yet") && m.tab != tabOverview {
+		if v := ansi.Strip(m.View().Content); !strings.Contains(v, "\nno ") && m.tab != tabOverview {
 			t.Errorf("an empty %s view does not say so:\n%s", tabNames[m.tab], v)
 		}
 		m.Update(press("tab"))
