@@ -51,7 +51,15 @@ func (d *detail) during(e *event.Event) bool {
 	if len(c.Steps) > 0 && c.Steps[0].StartNS != 0 && e.MonoNS < c.Steps[0].StartNS {
 		return false
 	}
-	return c.End == 0 || e.MonoNS <= c.EndNS
+	switch {
+	case c.End == 0 || e.MonoNS < c.EndNS:
+		return true
+	case e.MonoNS > c.EndNS:
+		return false
+	}
+	// At the very moment it ended, only its last event: the next
+	// connection's connect() can carry the same time.
+	return e.Kind == event.KindTWExit || (e.Kind == event.KindState && e.New == event.Close)
 }
 
 // find returns the first connection on t in lists, or else last.

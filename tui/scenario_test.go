@@ -88,6 +88,14 @@ func (s *script) clientClose(c conn, t time.Duration, cause event.Cause) {
 			event.SetComm(&e.ByComm, "curl")
 		}
 	})
+	if cause == event.CauseReused {
+		// The connect() that took the port: a new connection on the
+		// same tuple.
+		next := c
+		next.e.PID, next.e.Closer = 4243, event.CloserNone
+		s.state(&next, end, event.Close, event.SynSent)
+		s.state(&next, end+time.Millisecond, event.SynSent, event.Established)
+	}
 }
 
 // serverPassive is a server connection the peer closes first: no tw on

@@ -115,7 +115,7 @@ func TestViews(t *testing.T) {
 		{"connections_sorted", []any{"tab", "tab", "s", "s", "s", "s"}},
 		{"events", []any{"shift+tab"}},
 		{"events_scrolled", []any{"shift+tab", "g", "j", "j"}},
-		{"detail_reused", []any{"tab", "tab", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "j", "enter"}},
+		{"detail_reused", []any{"tab", "tab", "/", typed("port:40005 time-wait"), "enter", "enter"}},
 		{"detail_from_events", []any{"shift+tab", "G", "enter"}},
 		{"detail_reset", []any{"tab", "tab", "/", typed("198.51.100.3"), "enter", "enter"}},
 		{"detail_passive_close", []any{"tab", "tab", "/", typed("192.0.2.7:51000"), "enter", "enter"}},
