@@ -10,7 +10,7 @@ import (
 type column struct {
 	title string
 	// width is the column's width; 0 makes it flexible: flexible columns
-	// share what the fixed ones leave.
+	// share what the fixed ones leave, up to maxFlex.
 	width int
 	right bool // numbers are right-aligned
 	// hideBelow hides the column on terminals narrower than this, so
@@ -18,8 +18,10 @@ type column struct {
 	hideBelow int
 }
 
-// minFlex is the narrowest a flexible column gets.
-const minFlex = 8
+// minFlex and maxFlex bound flexible columns: maxFlex fits the longest
+// endpoint, [IPv6]:port, so that wide terminals keep the numbers next to
+// the names.
+const minFlex, maxFlex = 8, 47
 
 // layout is a set of columns fitted to a terminal width.
 type layout struct {
@@ -48,7 +50,7 @@ func newLayout(total int, cols ...column) layout {
 		if c.width != 0 || total < c.hideBelow {
 			continue
 		}
-		w := max(left/flex, minFlex)
+		w := min(max(left/flex, minFlex), maxFlex)
 		left -= w
 		flex--
 		l.widths[i] = w
