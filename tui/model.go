@@ -1,6 +1,3 @@
-// Package tui is twtrace's terminal UI: a bubbletea program that draws
-// aggregate snapshots on a tick, live or replayed. It reads everything
-// through a Source and never blocks whoever feeds the events.
 package tui
 
 import (
