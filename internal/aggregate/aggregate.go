@@ -24,7 +24,8 @@ func (r PortRange) Size() int { return int(r.Hi) - int(r.Lo) + 1 }
 
 func (r PortRange) contains(p uint16) bool { return p >= r.Lo && p <= r.Hi }
 
-// Config tunes an Aggregator. The zero value gives the documented defaults.
+// Config tunes an Aggregator. Zero (or negative) fields take the
+// documented defaults.
 type Config struct {
 	// PortRanges holds ip_local_port_range by netns inode; netns not
 	// listed use DefaultPortRange (default 32768-60999, the kernel's).
@@ -51,19 +52,19 @@ func (c Config) withDefaults() Config {
 	if c.DefaultPortRange == (PortRange{}) {
 		c.DefaultPortRange = PortRange{32768, 60999}
 	}
-	if c.LeakAfter == 0 {
+	if c.LeakAfter <= 0 {
 		c.LeakAfter = 30 * time.Second
 	}
-	if c.ExhaustionHorizon == 0 {
+	if c.ExhaustionHorizon <= 0 {
 		c.ExhaustionHorizon = 5 * time.Minute
 	}
-	if c.TWGrace == 0 {
+	if c.TWGrace <= 0 {
 		c.TWGrace = 10 * time.Second
 	}
-	if c.Closed == 0 {
+	if c.Closed <= 0 {
 		c.Closed = 1024
 	}
-	if c.TopN == 0 {
+	if c.TopN <= 0 {
 		c.TopN = 10
 	}
 	return c
