@@ -36,24 +36,24 @@ func (t *Tracer) fillFilter() error {
 		pids = append(append([]uint32(nil), pids...), kids...)
 	}
 	for _, pid := range pids {
-		if err := t.objs.WatchPids.Put(pid, one); err != nil {
+		if err := t.objs.maps.Maps["watch_pids"].Put(pid, one); err != nil {
 			return fmt.Errorf("filtering on PID %d: %w", pid, err)
 		}
 	}
 	for _, name := range f.Names {
 		var comm [16]byte
 		copy(comm[:15], name)
-		if err := t.objs.WatchComms.Put(comm, one); err != nil {
+		if err := t.objs.maps.Maps["watch_comms"].Put(comm, one); err != nil {
 			return fmt.Errorf("filtering on process name %q: %w", name, err)
 		}
 	}
 	for _, p := range f.LPorts {
-		if err := t.objs.WatchLports.Put(p, one); err != nil {
+		if err := t.objs.maps.Maps["watch_lports"].Put(p, one); err != nil {
 			return fmt.Errorf("filtering on local port %d: %w", p, err)
 		}
 	}
 	for _, p := range f.RPorts {
-		if err := t.objs.WatchRports.Put(p, one); err != nil {
+		if err := t.objs.maps.Maps["watch_rports"].Put(p, one); err != nil {
 			return fmt.Errorf("filtering on remote port %d: %w", p, err)
 		}
 	}

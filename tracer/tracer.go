@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -29,6 +31,9 @@ type Config struct {
 	// PollInterval is how often the reader drains the ring when the kernel
 	// has not woken it; 0 means 10ms.
 	PollInterval time.Duration
+	// Backend forces one of Backends for the tw hooks; "" or "auto"
+	// takes the most precise one this kernel allows.
+	Backend string
 }
 
 // DefaultRingBytes holds about 30 ms of the reference churn workload
@@ -39,7 +44,7 @@ const DefaultRingBytes = 4 << 20
 // their ring buffer. Read must not be called concurrently.
 type Tracer struct {
 	cfg     Config
-	objs    twtraceObjects
+	objs    *objects
 	links   []link.Link
 	ring    *ringbuf.Reader
 	hooks   []event.Hook
@@ -65,6 +70,12 @@ func Open(ctx context.Context, cfg Config) (*Tracer, error) {
 	}
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 10 * time.Millisecond
+	}
+	if cfg.Backend == "auto" {
+		cfg.Backend = ""
+	}
+	if cfg.Backend != "" && !slices.Contains(Backends, cfg.Backend) {
+		return nil, fmt.Errorf("unknown backend %q: want auto, %s", cfg.Backend, strings.Join(Backends, ", "))
 	}
 	if err := preflight(); err != nil {
 		return nil, err
@@ -108,12 +119,8 @@ func Open(ctx context.Context, cfg Config) (*Tracer, error) {
 	}
 
 	t := &Tracer{cfg: cfg}
-	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
-		var verr *ebpf.VerifierError
-		if errors.As(err, &verr) {
-			return nil, fmt.Errorf("the kernel's verifier rejected twtrace's BPF programs: %+v", verr)
-		}
-		return nil, fmt.Errorf("loading BPF programs: %w", err)
+	if t.objs, err = newObjects(spec); err != nil {
+		return nil, err
 	}
 	if err := t.fillFilter(); err != nil {
 		t.Close()
@@ -123,7 +130,7 @@ func Open(ctx context.Context, cfg Config) (*Tracer, error) {
 		t.Close()
 		return nil, err
 	}
-	t.ring, err = ringbuf.NewReader(t.objs.Events)
+	t.ring, err = ringbuf.NewReader(t.objs.maps.Maps["events"])
 	if err != nil {
 		t.Close()
 		return nil, fmt.Errorf("opening the ring buffer: %w", err)
@@ -133,13 +140,14 @@ func Open(ctx context.Context, cfg Config) (*Tracer, error) {
 		t.Close()
 		return nil, fmt.Errorf("counting CPUs: %w", err)
 	}
-	t.lostMap = t.objs.Lost
+	t.lostMap = t.objs.maps.Maps["lost"]
 	t.lostBuf = make([]uint64, ncpu)
 	t.dec = newDecoder(ncpu, hz)
 	return t, ctx.Err()
 }
 
-// Backend names the attach backend in use.
+// Backend names the backend of the tw hooks (one of Backends): it decides
+// whether end causes are seen or inferred.
 func (t *Tracer) Backend() string { return t.backend }
 
 // Hooks reports what each hook group attached with.
@@ -157,7 +165,9 @@ func (t *Tracer) Close() error {
 	for _, l := range t.links {
 		errs = append(errs, l.Close())
 	}
-	errs = append(errs, t.objs.Close())
+	if t.objs != nil {
+		t.objs.Close()
+	}
 	return errors.Join(errs...)
 }
 
