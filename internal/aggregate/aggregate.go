@@ -29,6 +29,7 @@ func (r PortRange) contains(p uint16) bool { return p >= r.Lo && p <= r.Hi }
 type Config struct {
 	// PortRanges holds ip_local_port_range by netns inode; netns not
 	// listed use DefaultPortRange (default 32768-60999, the kernel's).
+	// A range with Lo above Hi counts as not given.
 	PortRanges       map[uint32]PortRange
 	DefaultPortRange PortRange
 	// LeakAfter is how long a CLOSE_WAIT may last before it is listed as
@@ -49,7 +50,7 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.DefaultPortRange == (PortRange{}) {
+	if c.DefaultPortRange.Size() <= 0 || c.DefaultPortRange == (PortRange{}) {
 		c.DefaultPortRange = PortRange{32768, 60999}
 	}
 	if c.LeakAfter <= 0 {
@@ -71,7 +72,7 @@ func (c Config) withDefaults() Config {
 }
 
 func (c *Config) portRange(netns uint32) PortRange {
-	if r, ok := c.PortRanges[netns]; ok {
+	if r, ok := c.PortRanges[netns]; ok && r.Size() > 0 {
 		return r
 	}
 	return c.DefaultPortRange
