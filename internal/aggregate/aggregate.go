@@ -1,13 +1,3 @@
-// Package aggregate turns the event stream into the situation a user asks
-// about: connections and their state durations, the TIME_WAIT inventory,
-// who closed and why each tw ended, rates, per-destination port pressure
-// and CLOSE_WAIT leaks. It is fed the same events live or from a
-// recording, reads only event time, and so gives the same answers on a
-// replay as it did live. The UI, the summary line and the metrics all
-// read it through Snapshot and Summary.
-//
-// An Aggregator is not safe for concurrent use: the goroutine that reads
-// events calls Add, and hands Snapshot's immutable result to others.
 package aggregate
 
 import (
