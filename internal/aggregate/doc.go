@@ -27,6 +27,7 @@
 // one whose exit event was lost is dropped once well past it, and
 // CLOSE_WAIT sockets by entry, so they become leaks on time. Histograms
 // (hist.go) and per-second windows (window.go) have a fixed size.
-// Ended connections go to a fixed ring. Nothing grows with the number of
-// events, only with what exists now.
+// Ended connections go to a fixed ring. Memory follows the most
+// connections that existed at once (the slab keeps its peak), never the
+// number of events.
 package aggregate
