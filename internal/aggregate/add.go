@@ -54,7 +54,9 @@ func (a *Aggregator) onState(e *event.Event) {
 		id = 0
 	}
 	if id == 0 && born {
-		a.openFor(&k, phaseLive, e, e.New, a.evt, true)
+		if e.New != event.Close && e.New != event.TimeWait { // a socket that ends as it starts is none
+			a.openFor(&k, phaseLive, e, e.New, a.evt, true)
+		}
 		return
 	}
 	if id == 0 {
