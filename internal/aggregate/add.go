@@ -54,7 +54,8 @@ func (a *Aggregator) onState(e *event.Event) {
 		id = 0
 	}
 	if id == 0 && born {
-		if e.New != event.Close && e.New != event.TimeWait { // a socket that ends as it starts is none
+		// A birth that is also an end leaves nothing to follow.
+		if e.New != event.Close && e.New != event.TimeWait {
 			a.openFor(&k, phaseLive, e, e.New, a.evt, true)
 		}
 		return
