@@ -26,8 +26,12 @@ func (a *Aggregator) Add(e *event.Event) {
 // onState follows a full socket from state to state; its first event
 // creates its record, its end (CLOSE) retires it.
 func (a *Aggregator) onState(e *event.Event) {
-	if e.New == event.Listen || e.Old == event.Listen && e.New == event.Close {
+	switch {
+	case e.New == event.Listen || e.Old == event.Listen && e.New == event.Close:
 		a.onListener(e)
+		return
+	case e.Old == event.TimeWait:
+		// No full socket is ever in TIME_WAIT: not a transition to follow.
 		return
 	}
 	if e.LPort == 0 {

@@ -62,6 +62,11 @@ func checkInvariants(t *testing.T, a *Aggregator) {
 	n := 0
 	for id := uint32(1); id < a.t.unused; id++ {
 		c := a.t.at(id)
+		switch {
+		case c.ph == phaseTW && c.state != event.TimeWait && c.state != event.FinWait2,
+			c.ph == phaseLive && (c.state == event.Close || c.state == event.TimeWait):
+			t.Fatalf("record %d: %v in phase %d, a state it can never leave", id, c.state, c.ph)
+		}
 		switch c.ph {
 		case phaseFree:
 			continue
