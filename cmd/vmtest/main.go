@@ -141,8 +141,8 @@ func run(ctx context.Context, cfg config, w io.Writer) (failed int, err error) {
 	slots := make(chan struct{}, cfg.parallel)
 	var wg sync.WaitGroup
 	for i, k := range cfg.kernels {
+		slots <- struct{}{} // taken here, so kernels start in the order given
 		wg.Go(func() {
-			slots <- struct{}{}
 			defer func() { <-slots }()
 			outcomes[i] = q.boot(ctx, i, k)
 		})
