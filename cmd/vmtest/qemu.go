@@ -46,6 +46,7 @@ func (q *qemu) boot(ctx context.Context, i int, kernel string) outcome {
 	prefix := "[" + name + "] "
 	status := filepath.Join(q.dir, fmt.Sprintf("status-%d", i))
 	initrd := filepath.Join(q.dir, fmt.Sprintf("initramfs-%d.cpio", i))
+	defer os.Remove(initrd) // tens of MB each; the run may boot many kernels
 	if err := q.writeInitrd(initrd, kernel, name); err != nil {
 		return outcome{name, 0, fmt.Errorf("writing the initramfs: %w", err)}
 	}
