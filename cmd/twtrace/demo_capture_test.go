@@ -37,6 +37,11 @@ func TestCaptureDemo(t *testing.T) {
 	ns.SetSysctl(t, "net.ipv4.tcp_tw_reuse", "1")
 	ns.SetSysctl(t, "net.ipv4.ip_local_port_range", "40000 40099")
 
+	// The file appears once the tracer is attached; an old one would
+	// let the workload start too early.
+	if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
 	const length = 75 * time.Second
 	var errw bytes.Buffer
 	done := make(chan int, 1)
@@ -44,12 +49,12 @@ func TestCaptureDemo(t *testing.T) {
 		done <- realMain([]string{"--netns", ns.Path, "-w", out, "--no-tui", "--duration", length.String()}, io.Discard, &errw)
 	}()
 	for _, err := os.Stat(out); err != nil; _, err = os.Stat(out) {
-		time.Sleep(10 * time.Millisecond) // the header is written once the tracer is attached
+		time.Sleep(10 * time.Millisecond)
 	}
 
 	lo := netip.MustParseAddr("127.0.0.1")
 	front := ns.Start(t, "nginx", "fork", "-n", "2", "--",
-		"server", "-addr", "127.0.0.1:443", "-n", "450", "-close", "second", "-timeout", "2m")
+		"server", "-addr", "127.0.0.1:443", "-n", "275", "-close", "second", "-timeout", "2m")
 	front.Ready(t)
 	var procs []*nettest.Proc
 	for i, backend := range []string{"gunicorn", "node", "java"} {
@@ -60,11 +65,11 @@ func TestCaptureDemo(t *testing.T) {
 			"-gap", strconv.Itoa(150+20*i)+"ms", "-timeout", "2m")
 		procs = append(procs, srv, up)
 	}
-	leak := ns.Start(t, "java", "server", "-addr", "127.0.0.1:8090", "-n", "1", "-close", "second", "-hold", "70s", "-timeout", "2m")
+	leak := ns.Start(t, "java", "server", "-addr", "127.0.0.1:8090", "-n", "1", "-close", "second", "-hold", "90s", "-timeout", "2m")
 	leak.Ready(t)
 	procs = append(procs, leak, ns.Start(t, "nginx", "client", "-addr", "127.0.0.1:8090", "-n", "1", "-close", "first"))
 	procs = append(procs,
-		ns.Start(t, "curl", "client", "-addr", "127.0.0.1:443", "-n", "600", "-close", "first", "-hold", "200ms", "-gap", "60ms", "-timeout", "2m"),
+		ns.Start(t, "curl", "client", "-addr", "127.0.0.1:443", "-n", "250", "-close", "first", "-hold", "200ms", "-gap", "60ms", "-timeout", "2m"),
 		ns.Start(t, "wrk", "client", "-addr", "127.0.0.1:443", "-n", "300", "-close", "first", "-gap", "180ms", "-timeout", "2m"))
 
 	// A few RST kills of client tw, spread over the run.
@@ -88,15 +93,5 @@ func TestCaptureDemo(t *testing.T) {
 		p.Wait(t)
 	}
 
-	// What a newcomer should see in it.
-	var summary bytes.Buffer
-	if code := realMain([]string{"-r", out, "-o", "json", "-c", "1000000"}, &summary, &errw); code != exitOK {
-		t.Fatalf("replaying the demo: %s", errw.String())
-	}
-	last := summary.String()[strings.LastIndex(strings.TrimSuffix(summary.String(), "\n"), "\n")+1:]
-	for _, want := range []string{`"reused":`, `"rst":`, `"expired":`, `"leaked":1`} {
-		if !strings.Contains(last, want) || strings.Contains(last, strings.TrimSuffix(want, ":")+`:0`) {
-			t.Errorf("the demo's summary lacks %s: %s", want, last)
-		}
-	}
+	checkDemo(t, []string{"-r", out})
 }

@@ -17,6 +17,9 @@ type config struct {
 	write     string // -w: record to this file ("-" = stdout)
 	read      string // -r: replay this recording ("-" = stdin)
 	skip      bool   // --skip-corrupt
+	demo      bool   // --demo: replay the built-in recording
+	speed     float64
+	noColor   bool
 	noTUI     bool
 	netns     string
 	filter    filter.Filter // all but the netns, which run() resolves
@@ -48,7 +51,10 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	fs.StringVarP(&cfg.write, "write", "w", "", "record to this file (- = stdout), while the UI runs or headless")
 	fs.StringVarP(&cfg.read, "read", "r", "", "replay a recording (- = stdin); needs no privileges")
 	fs.BoolVar(&cfg.skip, "skip-corrupt", false, "in replay, skip corrupt blocks instead of stopping")
+	fs.BoolVar(&cfg.demo, "demo", false, "replay the built-in recording of a reverse proxy (no root needed)")
 	fs.BoolVar(&cfg.noTUI, "no-tui", false, "no terminal UI: with -w, record only; otherwise print the table")
+	fs.Float64Var(&cfg.speed, "speed", 1, "replay speed in the UI: 1 is real time, 10 ten times faster")
+	fs.BoolVar(&cfg.noColor, "no-color", false, "draw the UI without colour (as NO_COLOR does)")
 	pids := fs.StringSlice("pid", nil, "only sockets of these processes: PIDs or names, comma-separated or repeated (--pid nginx)")
 	pnames := fs.StringSlice("pname", nil, "only sockets of processes with this name, even if it is a number")
 	fs.BoolVar(&cfg.filter.Children, "children", false, "with --pid N: also the processes N starts, now or later")
@@ -82,6 +88,12 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	}
 	if cfg.write == "-" && cfg.output != "" {
 		return cfg, fmt.Errorf("-w - and -o both write to stdout: choose one")
+	}
+	if cfg.speed <= 0 {
+		return cfg, fmt.Errorf("invalid --speed %g: want a positive number", cfg.speed)
+	}
+	if cfg.demo && cfg.read != "" {
+		return cfg, fmt.Errorf("--demo and -r both choose what to replay: choose one")
 	}
 	if cfg.write != "" && cfg.write == cfg.read {
 		return cfg, fmt.Errorf("-w and -r name the same file")

@@ -21,6 +21,7 @@ import (
 	"github.com/twtrace/twtrace/internal/snapshot"
 	"github.com/twtrace/twtrace/internal/sysctl"
 	"github.com/twtrace/twtrace/tracer"
+	"github.com/twtrace/twtrace/tui"
 )
 
 // live traces the kernel until ctx ends or the event limit is reached.
@@ -60,9 +61,19 @@ func live(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rerr := t.Read(ctx, p)
-	fmt.Fprintf(stderr, "twtrace: events=%d lost=%d\n", p.n, t.Stats().Lost)
-	return errors.Join(rerr, p.finish(summary, format))
+	if !wantUI(cfg, stdout) {
+		rerr := t.Read(ctx, p)
+		fmt.Fprintf(stderr, "twtrace: events=%d lost=%d\n", p.n, t.Stats().Lost)
+		return errors.Join(rerr, p.finish(summary, format))
+	}
+	// The UI owns the terminal; the reader runs beside it and never waits
+	// for it (the feed hands the UI snapshots on its own tick).
+	p.feed = tui.NewFeed(p.agg, meta, eventLog)
+	read := make(chan error, 1)
+	go func() { read <- t.Read(ctx, p) }()
+	uerr := tui.Run(ctx, p.feed, tui.Options{NoColor: cfg.noColor})
+	cancel()
+	return errors.Join(uerr, <-read, p.finish(nil, ""))
 }
 
 // liveMeta describes this capture: host, kernel, backend and the

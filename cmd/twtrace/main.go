@@ -52,8 +52,8 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		defer cancel()
 	}
 	run := live
-	if cfg.read != "" {
-		run = replay
+	if cfg.read != "" || cfg.demo {
+		run = playback
 	}
 	if err := run(ctx, cfg, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "twtrace: %v\n", err)

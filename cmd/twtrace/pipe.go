@@ -12,6 +12,7 @@ import (
 	"github.com/twtrace/twtrace/internal/event"
 	"github.com/twtrace/twtrace/internal/filter"
 	"github.com/twtrace/twtrace/internal/record"
+	"github.com/twtrace/twtrace/tui"
 )
 
 // recordFlush is how often a recording is flushed when events are sparse,
@@ -24,6 +25,7 @@ const recordFlush = time.Second
 type pipe struct {
 	filter    *filter.Filter // applied here only in replay; live, the kernel filters
 	agg       *aggregate.Aggregator
+	feed      *tui.Feed // with the UI, the aggregator is fed through it
 	rec       *record.Writer
 	out       *lineSink
 	limit     uint64 // -c: stop after this many events; 0 = no limit
@@ -43,7 +45,11 @@ func (p *pipe) Event(e *event.Event) {
 			defer p.stop()
 		}
 	}
-	p.agg.Add(e)
+	if p.feed != nil {
+		p.feed.Event(e)
+	} else {
+		p.agg.Add(e)
+	}
 	if p.rec != nil {
 		if err := p.rec.Write(e); err != nil {
 			p.fail(err)
@@ -143,7 +149,7 @@ func writeSummary(w io.Writer, format string, s *aggregate.Summary) error {
 // newAggregator sizes port pressure with the namespace's own
 // ip_local_port_range, as the capture's header recorded it.
 func newAggregator(m *event.Meta, netns uint32) *aggregate.Aggregator {
-	cfg := aggregate.Config{}
+	cfg := aggregate.Config{TopN: 50} // the UI's lists are longer than the summary's
 	if r, ok := parsePortRange(m.Sysctls["ip_local_port_range"]); ok {
 		cfg.DefaultPortRange = r
 		if netns != 0 {

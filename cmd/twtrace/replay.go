@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,9 +15,9 @@ import (
 	"github.com/twtrace/twtrace/internal/record"
 )
 
-// replay reads a recording into the same outputs as a live run, as fast as
+// playback reads a recording into the same outputs as a live run, as fast as
 // it can. It needs no privileges and runs on any OS.
-func replay(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+func playback(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if cfg.netns != "" {
 		n, err := strconv.ParseUint(cfg.netns, 10, 32)
 		if err != nil {
@@ -24,8 +25,14 @@ func replay(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		}
 		cfg.filter.NetNS = uint32(n)
 	}
+	if wantUI(cfg, stdout) {
+		return replayUI(ctx, cfg, stderr)
+	}
 	in, name := io.Reader(os.Stdin), "stdin"
-	if cfg.read != "-" {
+	switch {
+	case cfg.demo:
+		in, name = bytes.NewReader(demoRecording), "the built-in demo"
+	case cfg.read != "-":
 		f, err := os.Open(cfg.read)
 		if err != nil {
 			return err
