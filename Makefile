@@ -60,6 +60,10 @@ bench: build ## benchmarks: Go micro-benchmarks, then twtrace against the churn 
 demo: ## re-capture the built-in demo recording (root; about 80 s of real traffic in a private netns)
 	TWTRACE_DEMO_OUT=$(CURDIR)/cmd/twtrace/demo.twt $(GO) test -count=1 -run '^TestCaptureDemo$$' -timeout 5m -v ./cmd/twtrace
 
+.PHONY: screenshot
+screenshot: build ## re-render tui/screenshot.png from the demo running in tmux (needs tmux, imagemagick)
+	PATH=/usr/bin:$$PATH tui/screenshot.sh ./$(BIN)
+
 .PHONY: lint
 lint: ## gofmt, go vet
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
