@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -163,3 +164,17 @@ func owner(t *testing.T, evs []event.Event, what string, pred func(*event.Event)
 func addr(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
 func filterNS(ns *nettest.NS) filter.Filter { return filter.Filter{NetNS: ns.Inode} }
+
+// exchange runs n connections on port inside ns between a server named
+// twsrv and a client named twcli, each closing as told (nettest's -close
+// modes), and returns both once they are done. clientArgs go to the client.
+func exchange(t *testing.T, ns *nettest.NS, port, n int, serverClose, clientClose string, clientArgs ...string) (srv, cli *nettest.Proc) {
+	t.Helper()
+	count := strconv.Itoa(n)
+	srv = ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", count, "-close", serverClose)
+	srv.Ready(t)
+	cli = ns.Start(t, "twcli", "client", append([]string{"-addr", addr(port), "-n", count, "-close", clientClose}, clientArgs...)...)
+	cli.Wait(t)
+	srv.Wait(t)
+	return srv, cli
+}

@@ -36,11 +36,7 @@ func TestReusedByConnect(t *testing.T) {
 	const port = 7201
 	before := ns.TcpExt(t)["TWRecycled"]
 
-	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", "3", "-close", "second")
-	srv.Ready(t)
-	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", "3", "-close", "first", "-gap", "1300ms")
-	cli.Wait(t)
-	srv.Wait(t)
+	_, cli := exchange(t, ns, port, 3, "second", "first", "-gap", "1300ms")
 
 	evs := c.await(t, awaitEvents, "a reused tw", func(evs []event.Event) bool {
 		return count(evs, exitsBy(event.CauseReused)) >= 1 &&
@@ -344,11 +340,7 @@ func TestPurgedWithTheNamespace(t *testing.T) {
 // them.
 func makeClientTW(t *testing.T, ns *nettest.NS, c *capture, n, port int) {
 	t.Helper()
-	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
-	srv.Ready(t)
-	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
-	cli.Wait(t)
-	srv.Wait(t)
+	exchange(t, ns, port, n, "second", "first")
 	c.await(t, awaitEvents, "the tw created", func(evs []event.Event) bool {
 		return count(evs, kind(event.KindTWEnter)) == n
 	})

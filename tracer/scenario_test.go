@@ -26,11 +26,7 @@ func TestClientClosesFirst(t *testing.T) {
 	const n, port = 3, 7001
 	twBefore := ns.Sockstat(t).TW
 
-	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
-	srv.Ready(t)
-	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
-	cli.Wait(t)
-	srv.Wait(t)
+	srv, cli := exchange(t, ns, port, n, "second", "first")
 
 	evs := c.await(t, awaitEvents, "every tw_enter and server close", func(evs []event.Event) bool {
 		return count(evs, kind(event.KindTWEnter)) >= n &&
@@ -82,11 +78,7 @@ func TestServerClosesFirst(t *testing.T) {
 	const n, port = 3, 7002
 	twBefore := ns.Sockstat(t).TW
 
-	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
-	srv.Ready(t)
-	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
-	cli.Wait(t)
-	srv.Wait(t)
+	srv, cli := exchange(t, ns, port, n, "first", "second")
 
 	evs := c.await(t, awaitEvents, "every tw_enter and client close", func(evs []event.Event) bool {
 		return count(evs, kind(event.KindTWEnter)) >= n &&
@@ -127,11 +119,7 @@ func TestLingerZeroResets(t *testing.T) {
 	const n, port = 2, 7003
 	twBefore := ns.Sockstat(t).TW
 
-	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
-	srv.Ready(t)
-	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "linger0")
-	cli.Wait(t)
-	srv.Wait(t)
+	exchange(t, ns, port, n, "second", "linger0")
 
 	toClose := func(e *event.Event) bool {
 		return e.Kind == event.KindState && e.Old == event.Established && e.New == event.Close
@@ -168,11 +156,7 @@ func TestOverflow(t *testing.T) {
 	const n, port = 5, 7004
 	before := ns.TcpExt(t)["TCPTimeWaitOverflow"]
 
-	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
-	srv.Ready(t)
-	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
-	cli.Wait(t)
-	srv.Wait(t)
+	_, cli := exchange(t, ns, port, n, "second", "first")
 
 	overflows := ns.TcpExt(t)["TCPTimeWaitOverflow"] - before
 	if overflows == 0 {
@@ -197,11 +181,7 @@ func TestExpiry(t *testing.T) {
 	const n, port = 2, 7005
 	twBefore := ns.Sockstat(t).TW
 
-	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
-	srv.Ready(t)
-	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
-	cli.Wait(t)
-	srv.Wait(t)
+	_, cli := exchange(t, ns, port, n, "second", "first")
 
 	evs := c.await(t, 75*time.Second, "every tw to expire", func(evs []event.Event) bool {
 		return count(evs, kind(event.KindTWExit)) >= n
@@ -232,11 +212,7 @@ func TestLostEventsAreReported(t *testing.T) {
 	traceInto(t, ns, tracer.Config{RingBytes: 4096}, c)
 	const n, port = 200, 7006
 
-	srv := ns.Start(t, "twsrv", "server", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "second")
-	srv.Ready(t)
-	cli := ns.Start(t, "twcli", "client", "-addr", addr(port), "-n", strconv.Itoa(n), "-close", "first")
-	cli.Wait(t)
-	srv.Wait(t)
+	exchange(t, ns, port, n, "second", "first")
 
 	// Each connection makes 10 state changes and a tw: whatever was not
 	// delivered must be counted as lost.
