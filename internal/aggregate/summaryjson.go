@@ -27,7 +27,7 @@ func AppendSummaryJSON(b []byte, s *Summary) ([]byte, error) {
 		},
 	}
 	if s.WallNS != 0 {
-		j.Time = time.Unix(0, s.WallNS).UTC().Format(time.RFC3339Nano)
+		j.Time = time.Unix(0, s.WallNS).UTC().Format(event.TimeLayout)
 	}
 	for _, d := range s.States {
 		j.States = append(j.States, field{d.State.String(), durJSON{d.Count, int64(d.P50), int64(d.P90), int64(d.P99), int64(d.Max)}})

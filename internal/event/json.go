@@ -8,15 +8,15 @@ import (
 	"time"
 )
 
-// timeLayout is RFC 3339 with a fixed nanosecond field, so lines sort and
+// TimeLayout is RFC 3339 with a fixed nanosecond field, so lines sort and
 // align as text.
-const timeLayout = "2006-01-02T15:04:05.000000000Z07:00"
+const TimeLayout = "2006-01-02T15:04:05.000000000Z07:00"
 
 // AppendJSON appends e as one JSON object (no newline) in the field order of
 // the contract. It allocates nothing: the hot path calls it once per event.
 func AppendJSON(b []byte, e *Event) []byte {
 	b = append(b, `{"time":"`...)
-	b = time.Unix(0, e.WallNS).UTC().AppendFormat(b, timeLayout)
+	b = time.Unix(0, e.WallNS).UTC().AppendFormat(b, TimeLayout)
 	b = append(b, `","mono_ns":`...)
 	b = strconv.AppendUint(b, e.MonoNS, 10)
 	b = append(b, `,"kind":"`...)

@@ -41,7 +41,7 @@ func AppendHelloJSON(b []byte, m *Meta) ([]byte, error) {
 		Time string `json:"time"`
 		Kind string `json:"kind"`
 		*Meta
-	}{time.Unix(0, m.StartWallNS).UTC().Format(timeLayout), "hello", m}
+	}{time.Unix(0, m.StartWallNS).UTC().Format(TimeLayout), "hello", m}
 	j, err := json.Marshal(hello)
 	if err != nil {
 		return b, err
