@@ -59,7 +59,9 @@ func (term *terminal) tmux(args ...string) string {
 
 func (term *terminal) screen() string { return term.tmux("capture-pane", "-p", "-t", "ui") }
 
-func (term *terminal) keys(keys ...string) { term.tmux(append([]string{"send-keys", "-t", "ui"}, keys...)...) }
+func (term *terminal) keys(keys ...string) {
+	term.tmux(append([]string{"send-keys", "-t", "ui"}, keys...)...)
+}
 
 // await waits until the screen shows every one of want.
 func (term *terminal) await(what string, want ...string) string {
