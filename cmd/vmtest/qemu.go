@@ -150,7 +150,7 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			return len(p), nil
 		}
-		l.out.println(l.prefix + string(bytes.TrimRight(l.buf[:i], "\r")))
+		l.line(l.buf[:i])
 		l.buf = l.buf[i+1:]
 	}
 }
@@ -158,7 +158,34 @@ func (l *lineWriter) Write(p []byte) (int, error) {
 // flush writes a last line that had no newline.
 func (l *lineWriter) flush() {
 	if len(l.buf) > 0 {
-		l.out.println(l.prefix + string(bytes.TrimRight(l.buf, "\r")))
+		l.line(l.buf)
 		l.buf = nil
 	}
+}
+
+func (l *lineWriter) line(b []byte) {
+	l.out.println(l.prefix + stripEscapes(string(bytes.TrimRight(b, "\r"))))
+}
+
+// stripEscapes removes terminal escape sequences. The firmware writes some
+// to the serial console at boot (ESC c resets the terminal, ESC [2J clears
+// it), which would wipe the output of the kernels run before in the
+// terminal of whoever runs vmtest.
+func stripEscapes(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != 0x1b {
+			b.WriteByte(s[i])
+			continue
+		}
+		i++ // ESC and the byte after it: a two-byte sequence, or CSI's '['
+		if i < len(s) && s[i] == '[' {
+			// CSI: parameter and intermediate bytes, then a final byte in @..~.
+			for i+1 < len(s) && (s[i+1] < 0x40 || s[i+1] > 0x7e) {
+				i++
+			}
+			i++
+		}
+	}
+	return b.String()
 }
