@@ -21,6 +21,12 @@ const volatile __u64 tw_timer_fn = 0;   /* address of tw_timer_handler */
 const volatile __u64 reqsk_timer_fn = 0; /* address of reqsk_timer_handler; 0 = unknown */
 const volatile __u64 wakeup_bytes = 1;  /* wake the reader past this backlog */
 
+/* Set from Go after load, once the precise backend's tw birth hooks
+ * (inet_twsk_alloc, tcp_time_wait) are attached: from then on every tw
+ * birth and overflow is known exactly, and set_state stops inferring them
+ * from timer events. */
+volatile __u8 births_hooked = 0;
+
 /* read_tuple reads the addresses, remote port and netns shared by full
  * sockets and tw (both start with struct sock_common). The local port is
  * read by the caller: it lives in different places for the two. */

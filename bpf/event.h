@@ -42,6 +42,7 @@ enum tw_cause {
 	CAUSE_TW_RST = 5,    /* it answered a segment with an RST and died */
 	CAUSE_DESTROYED = 6, /* sock_destroy (ss -K) */
 	CAUSE_PURGED = 7,    /* its network namespace was torn down */
+	CAUSE_UNKNOWN = 8,   /* killed in a context twtrace does not know */
 };
 
 enum tw_event_flags {

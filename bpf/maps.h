@@ -59,16 +59,22 @@ struct tw_info {
 	__u8 role;
 	__u8 closer;
 	__u8 substate;
-	__u8 flags;      /* EVF_OWNER when pid/comm are known */
+	__u8 flags;      /* TWI_* */
+};
+
+enum tw_info_flags {
+	TWI_ENDED = 1, /* the precise hooks reported its end (kill or expiry) */
 };
 
 /* tw_info: keyed by tw address. Inserted at the handoff from a full socket
- * (set_state program) when the tw is to be shown; deleted at every cancel
- * of its timer (a kill, the expiry, or a re-arm, which puts it back from
- * cpu_slot). A tw address is reused within microseconds, which overwrites
- * an entry whose cancel was missed; the LRU bounds what remains. Size set
- * from Go from tcp_max_tw_buckets: an update that must evict is what
- * costs most on the hot path, so the map is kept free of stale entries. */
+ * (set_state program) when the tw is to be shown. The tracepoint backend
+ * deletes it at every cancel of its timer (a kill, the expiry, or a
+ * re-arm, which puts it back from cpu_slot); the precise backends when the
+ * tw is freed (inet_twsk_free). A tw address is reused within
+ * microseconds, which overwrites an entry whose cancel was missed. Size
+ * set from Go from tcp_max_tw_buckets: an update
+ * that must evict is what costs most on the hot path, so the map is kept
+ * free of stale entries. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
@@ -128,3 +134,58 @@ struct {
 	__type(key, int);
 	__type(value, __u64);
 } connecting SEC(".maps");
+
+/* What the precise backends (precise.h) carry from one kernel function to
+ * the next on a CPU. Every function involved runs in softirq or with bottom
+ * halves disabled, so nothing else runs on the CPU in between. */
+struct precise_ctx {
+	__u64 alloc_sk;   /* kprobes: inet_twsk_alloc's socket, entry to return */
+	__u64 birth_sk;   /* the closing socket inet_twsk_alloc just decided */
+	__u64 birth_tw;   /* its tw; 0 = none (tcp_max_tw_buckets overflow) */
+	__u64 tsp_tw;     /* the tw tcp_timewait_state_process is handling */
+	__u64 verdict_tw; /* the tw whose last verdict was TCP_TW_SYN/RST */
+	__u64 unique_tw;  /* kprobes: tcp_twsk_unique's tw, entry to return */
+	__u8 tsp_substate; /* tsp_tw's substate on entry */
+	__u8 verdict;     /* enum tcp_tw_status for verdict_tw */
+	__u8 _pad[6];
+};
+
+/* precise_cpu: one per CPU. Written and cleared by the precise hooks
+ * around each function call; read by set_state (the birth) and by the kill
+ * hook (the verdict). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct precise_ctx);
+} precise_cpu SEC(".maps");
+
+/* The process whose connect() takes over a tw. */
+struct reuser {
+	__u32 pid;
+	char comm[16];
+};
+
+/* reusing: keyed by tw address. Inserted when tcp_twsk_unique returns 1
+ * (connect() may take this tw's tuple); deleted by the kill that follows,
+ * or when the tw is freed if the connect failed after all. LRU-bounded. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct reuser);
+} reusing SEC(".maps");
+
+enum task_ctx_flags {
+	TASK_PURGE = 1, /* inside inet_twsk_purge: netns teardown */
+	TASK_ABORT = 2, /* inside tcp_abort: sock_destroy, ss -K */
+};
+
+/* task_ctx: keyed by pid_tgid, because both functions may sleep and move
+ * to another CPU. Inserted at their entry, deleted at their return. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u64);
+	__type(value, __u8);
+} task_ctx SEC(".maps");

@@ -6,6 +6,7 @@
 
 #include "common.h"
 #include "filter.h"
+#include "precise.h"
 
 /* process_context reports transitions that only run inside a system call
  * of the socket's owner: connect(), listen(), close()/shutdown(). Every
@@ -58,41 +59,60 @@ static __always_inline void set_owner(struct event *e, __u32 pid, const char *co
 }
 
 /* handoff records the tw that took over sk's connection and reports it. */
-static __always_inline void handoff(struct cpu_slot *slot, const struct sk_info *st,
-				    __u64 now, __u8 family)
+static __always_inline void handoff(const struct birth *b, const struct sk_info *st,
+				    const struct tuple *t, __u64 now, __u8 family)
 {
 	struct tw_info info = {
 		.birth = now,
 		.pid = st->pid,
 		.role = st->role,
 		.closer = st->closer,
-		.substate = slot->substate,
+		.substate = b->substate,
 	};
 	struct event *e;
 
 	__builtin_memcpy(info.comm, st->comm, 16);
-	bpf_map_update_elem(&tw_info, &slot->tw, &info, BPF_ANY);
+	bpf_map_update_elem(&tw_info, &b->tw, &info, BPF_ANY);
 
 	e = reserve(EV_TW_ENTER, now);
 	if (!e)
 		return;
-	set_tuple(e, &slot->t, family);
+	set_tuple(e, t, family);
 	set_owner(e, st->pid, st->comm);
-	e->sock = slot->tw;
+	e->sock = b->tw;
 	e->role = st->role;
 	e->closer = st->closer;
-	e->substate = slot->substate;
-	e->timeout = slot->timeout;
+	e->substate = b->substate;
+	e->timeout = b->timeout;
 	submit(e);
+}
+
+/* timer_birth finds the tw that took over the closing sk in the timer
+ * events (tracepoint backend): its timer was armed on this CPU right
+ * before. Without one, the close made no tw: an overflow unless a reset
+ * explains it. */
+static __always_inline void timer_birth(const struct sock *sk, const struct sk_info *st,
+					const struct tuple *t, struct birth *b, bool *overflow)
+{
+	struct cpu_slot *slot = get_slot();
+
+	if (slot && slot->kind == SLOT_START && tuple_eq(&slot->t, t)) {
+		b->tw = slot->tw;
+		b->substate = slot->substate;
+		b->timeout = slot->timeout;
+		slot->kind = SLOT_EMPTY;
+	} else if (!(st->flags & (SKF_RX_RST | SKF_TX_RST)) && !lingering_abort(sk)) {
+		*overflow = true;
+	}
 }
 
 static __always_inline int on_set_state(struct sock *sk, int old, int new)
 {
 	struct tuple t = {};
 	struct sk_info *st;
-	struct cpu_slot *slot;
+	struct birth b = {};
 	struct event *e;
-	bool to_tw = false, overflow = false, want;
+	bool overflow = false, want;
 	__u64 now;
 	__u8 family;
 
@@ -137,11 +157,10 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	want = (st->flags & SKF_WANTED) && tuple_wanted(&t, family);
 
 	if (new == TCP_CLOSE && (old == TCP_FIN_WAIT2 || old == TCP_CLOSING)) {
-		slot = get_slot();
-		if (slot && slot->kind == SLOT_START && tuple_eq(&slot->t, &t))
-			to_tw = true;
-		else if (!(st->flags & (SKF_RX_RST | SKF_TX_RST)) && !lingering_abort(sk))
-			overflow = true;
+		if (births_hooked)
+			overflow = take_birth(sk, &b) && !b.tw;
+		else
+			timer_birth(sk, st, &t, &b, &overflow);
 	}
 
 	e = want ? reserve(EV_STATE, now) : NULL;
@@ -150,7 +169,7 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 		set_owner(e, st->pid, st->comm);
 		e->sock = (__u64)sk;
 		e->old_state = old;
-		e->new_state = to_tw ? TCP_TIME_WAIT : new;
+		e->new_state = b.tw ? TCP_TIME_WAIT : new;
 		e->role = st->role;
 		e->closer = st->closer;
 		if (st->state_ts) {
@@ -161,10 +180,8 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	}
 	st->state_ts = now;
 
-	if (to_tw) {
-		if (want)
-			handoff(slot, st, now, family);
-		slot->kind = SLOT_EMPTY;
+	if (b.tw && want) {
+		handoff(&b, st, &t, now, family);
 	} else if (overflow && want) {
 		e = reserve(EV_TW_OVERFLOW, now);
 		if (e) {
@@ -210,4 +227,22 @@ static __always_inline void on_send_reset(const struct sock *sk)
 		slot->rst_tw = (__u64)sk;
 		slot->rst_ts = bpf_ktime_get_ns();
 	}
+}
+
+/* on_accept: accept() returned child (fentry backend). The process that
+ * accepts a connection owns it from then on, even when another process
+ * (a pre-forking master) opened the listener the child's storage was
+ * cloned from. Sockets out of scope have no storage and are left alone. */
+static __always_inline void on_accept(struct sock *child)
+{
+	struct sk_info *st;
+
+	if (!child)
+		return;
+	st = bpf_sk_storage_get(&sk_info, child, 0, 0);
+	if (!st)
+		return;
+	st->pid = bpf_get_current_pid_tgid() >> 32;
+	bpf_get_current_comm(st->comm, sizeof(st->comm));
+	st->flags &= ~(SKF_WANT_KNOWN | SKF_WANTED);
 }

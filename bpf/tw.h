@@ -67,6 +67,13 @@ static __always_inline __u8 read_tw(struct inet_timewait_sock *tw, struct tuple 
 	return family;
 }
 
+/* A tw's birth, as the handoff reports it. */
+struct birth {
+	__u64 tw;       /* 0: no tw */
+	__s64 timeout;  /* jiffies left on its timer */
+	__u8 substate;
+};
+
 static __always_inline __s64 jiffies_left(struct inet_timewait_sock *tw)
 {
 	return (__s64)(BPF_CORE_READ(tw, tw_timer.expires) - bpf_jiffies64());

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 
 	"github.com/twtrace/twtrace/internal/event"
@@ -18,11 +20,13 @@ import (
 // Backends, most precise first. Backend "" (or "auto") climbs them in this
 // order and keeps the first that loads and attaches.
 const (
+	BackendFentry     = "fentry"
+	BackendKprobe     = "kprobe"
 	BackendTracepoint = "tracepoint"
 )
 
 // Backends lists the names Config.Backend accepts besides "auto".
-var Backends = []string{BackendTracepoint}
+var Backends = []string{BackendFentry, BackendKprobe, BackendTracepoint}
 
 // ErrBackendUnavailable is returned by Open when Config.Backend forces a
 // backend this kernel cannot load or attach.
@@ -38,7 +42,10 @@ type hook struct {
 type attachKind int
 
 const (
-	tpBTF attachKind = iota
+	tpBTF   attachKind = iota
+	tracing            // fentry or fexit: the program's section says which
+	kprobe
+	kretprobe
 )
 
 // A way is one backend's means of running a hook group.
@@ -46,9 +53,18 @@ type way struct {
 	backend string
 	// hooks returns what to attach, all or nothing; an error refuses the
 	// way before anything is loaded.
-	hooks func() ([]hook, error)
+	hooks func(*kernelFuncs) ([]hook, error)
+	// extras are attached when they can be; each inner slice is all or
+	// nothing (an entry probe without its exit would leave a flag set).
+	extras [][]hook
+	// extraLoss says what is inferred instead when an extra is refused.
+	extraLoss string
 	// note describes the way in doctor and the hello line.
 	note string
+	// precise ways see every tw birth (set_state then trusts them).
+	precise bool
+	// always: the way stands in for the group under any forced backend.
+	always bool
 }
 
 // A group is a set of hooks that must come from the same backend.
@@ -75,8 +91,30 @@ func stateHooks(cfg Config) []hook {
 var groups = []group{
 	{name: "tw", ways: []way{
 		{
+			backend: BackendFentry,
+			hooks:   fentryTW,
+			extras: [][]hook{
+				{{"tw_fe_purge", "inet_twsk_purge", tracing}, {"tw_fx_purge", "inet_twsk_purge", tracing}},
+				{{"tw_fe_abort", "tcp_abort", tracing}, {"tw_fx_abort", "tcp_abort", tracing}},
+			},
+			extraLoss: "purges are told by the namespace's reference count, ss -K kills are reported as unknown",
+			note:      "fentry/fexit on inet_twsk_alloc, tcp_time_wait, tcp_timewait_state_process, tcp_twsk_unique, inet_twsk_deschedule_put, tw_timer_handler, inet_twsk_free; end causes seen directly",
+			precise:   true,
+		},
+		{
+			backend: BackendKprobe,
+			hooks:   kprobeTW,
+			extras: [][]hook{
+				{{"tw_kp_purge", "inet_twsk_purge", kprobe}, {"tw_kr_purge", "inet_twsk_purge", kretprobe}},
+				{{"tw_kp_abort", "tcp_abort", kprobe}, {"tw_kr_abort", "tcp_abort", kretprobe}},
+			},
+			extraLoss: "purges are told by the namespace's reference count, ss -K kills are reported as unknown",
+			note:      "kprobes on inet_twsk_alloc, tcp_time_wait, tcp_timewait_state_process, tcp_twsk_unique, inet_twsk_deschedule_put, tw_timer_handler, inet_twsk_free; end causes seen directly",
+			precise:   true,
+		},
+		{
 			backend: BackendTracepoint,
-			hooks: func() ([]hook, error) {
+			hooks: func(*kernelFuncs) ([]hook, error) {
 				return []hook{
 					{"tw_timer_start", "timer_start", tpBTF},
 					{"tw_timer_cancel", "timer_cancel", tpBTF},
@@ -87,11 +125,110 @@ var groups = []group{
 			note: "timer_start/cancel/expire_entry on tw_timer_handler, kfree_skb; end causes other than expiry are inferred",
 		},
 	}},
+	{name: "accept", ways: []way{
+		{
+			backend: BackendFentry,
+			hooks:   fentryAccept,
+			note:    "fexit inet_csk_accept: the accepting process owns the connection",
+		},
+		{
+			backend: BackendTracepoint,
+			hooks:   func(*kernelFuncs) ([]hook, error) { return nil, nil },
+			note:    "no accept hook: an accepted connection is its listener's owner's until closed",
+			always:  true,
+		},
+	}},
+}
+
+func fentryTW(k *kernelFuncs) ([]hook, error) {
+	tspExit := "tw_fx_tsp"
+	n, err := k.params("tcp_timewait_state_process")
+	if err != nil {
+		return nil, err
+	}
+	if n == 3 {
+		tspExit = "tw_fx_tsp3"
+	}
+	return []hook{
+		{"tw_fx_alloc", "inet_twsk_alloc", tracing},
+		{"tw_fx_timewait", "tcp_time_wait", tracing},
+		{"tw_fe_tsp", "tcp_timewait_state_process", tracing},
+		{tspExit, "tcp_timewait_state_process", tracing},
+		{"tw_fx_unique", "tcp_twsk_unique", tracing},
+		{"tw_fe_kill", "inet_twsk_deschedule_put", tracing},
+		{"tw_fe_expire", "tw_timer_handler", tracing},
+		{"tw_fe_free", "inet_twsk_free", tracing},
+	}, nil
+}
+
+func kprobeTW(*kernelFuncs) ([]hook, error) {
+	if runtime.GOARCH != "amd64" {
+		return nil, fmt.Errorf("the kprobe programs read x86-64 registers, not %s ones", runtime.GOARCH)
+	}
+	return []hook{
+		{"tw_kp_alloc", "inet_twsk_alloc", kprobe},
+		{"tw_kr_alloc", "inet_twsk_alloc", kretprobe},
+		{"tw_kr_timewait", "tcp_time_wait", kretprobe},
+		{"tw_kp_tsp", "tcp_timewait_state_process", kprobe},
+		{"tw_kr_tsp", "tcp_timewait_state_process", kretprobe},
+		{"tw_kp_unique", "tcp_twsk_unique", kprobe},
+		{"tw_kr_unique", "tcp_twsk_unique", kretprobe},
+		{"tw_kp_kill", "inet_twsk_deschedule_put", kprobe},
+		{"tw_kp_expire", "tw_timer_handler", kprobe},
+		{"tw_kp_free", "inet_twsk_free", kprobe},
+	}, nil
+}
+
+func fentryAccept(k *kernelFuncs) ([]hook, error) {
+	n, err := k.params("inet_csk_accept")
+	if err != nil {
+		return nil, err
+	}
+	switch n {
+	case 2:
+		return []hook{{"tw_fx_accept2", "inet_csk_accept", tracing}}, nil
+	case 4:
+		return []hook{{"tw_fx_accept4", "inet_csk_accept", tracing}}, nil
+	}
+	return nil, fmt.Errorf("inet_csk_accept takes %d arguments here, twtrace knows 2 and 4", n)
+}
+
+// kernelFuncs answers questions about the kernel's functions from its BTF.
+type kernelFuncs struct {
+	cache *btf.Cache
+}
+
+// proto returns fn's prototype, or an error if the kernel's BTF lacks it
+// (renamed, inlined everywhere, or not built).
+func (k *kernelFuncs) proto(fn string) (*btf.FuncProto, error) {
+	spec, err := k.cache.Kernel()
+	if err != nil {
+		return nil, fmt.Errorf("reading the kernel's BTF: %w", err)
+	}
+	var f *btf.Func
+	if err := spec.TypeByName(fn, &f); err != nil {
+		return nil, fmt.Errorf("%s is not in the kernel's BTF: %w", fn, err)
+	}
+	proto, ok := f.Type.(*btf.FuncProto)
+	if !ok {
+		return nil, fmt.Errorf("%s has no prototype in the kernel's BTF", fn)
+	}
+	return proto, nil
+}
+
+// params returns how many arguments fn takes on this kernel.
+func (k *kernelFuncs) params(fn string) (int, error) {
+	proto, err := k.proto(fn)
+	if err != nil {
+		return 0, err
+	}
+	return len(proto.Params), nil
 }
 
 // attach climbs the ladder for each hook group, then attaches the state
 // hooks every backend shares. Open has loaded the maps.
 func (t *Tracer) attach() error {
+	k := &kernelFuncs{cache: t.objs.cache}
 	// The state programs are loaded first: every backend needs them, so
 	// the verifier's verdict on them is Open's.
 	state := stateHooks(t.cfg)
@@ -102,8 +239,9 @@ func (t *Tracer) attach() error {
 		}
 		return err
 	}
+	precise := false
 	for _, g := range groups {
-		got, refused, err := t.attachGroup(g)
+		got, refused, err := t.attachGroup(g, k)
 		if err != nil {
 			return err
 		}
@@ -117,7 +255,13 @@ func (t *Tracer) attach() error {
 		}
 		t.hooks = append(t.hooks, event.Hook{Group: g.name, Backend: backend, Note: note})
 		if g.name == "tw" {
-			t.backend = got.backend
+			t.backend, precise = got.backend, got.precise
+		}
+	}
+	if precise {
+		// Only now that every birth is seen may set_state rely on it.
+		if err := t.objs.maps.Variables["births_hooked"].Set(uint8(1)); err != nil {
+			return fmt.Errorf("telling the BPF programs the birth hooks are attached: %w", err)
 		}
 	}
 	if err := t.attachAll(state); err != nil {
@@ -129,16 +273,17 @@ func (t *Tracer) attach() error {
 
 // attachGroup attaches g with the first way that works and returns it,
 // with why the ways before it were refused. With a forced backend only that
-// backend's way is tried, and its refusal is the error.
-func (t *Tracer) attachGroup(g group) (way, []string, error) {
+// backend's way is tried (or the group's stand-in), and its refusal is the
+// error.
+func (t *Tracer) attachGroup(g group, k *kernelFuncs) (way, []string, error) {
 	var refused []string
 	for _, w := range g.ways {
-		if t.cfg.Backend != "" && w.backend != t.cfg.Backend {
+		if t.cfg.Backend != "" && w.backend != t.cfg.Backend && !w.always {
 			continue
 		}
-		err := t.attachWay(w)
+		lost, err := t.attachWay(w, k)
 		if err == nil {
-			return w, refused, nil
+			return w, append(refused, lost...), nil
 		}
 		if t.cfg.Backend == w.backend {
 			return w, nil, fmt.Errorf("%w: %s for the %s hooks: %s", ErrBackendUnavailable, w.backend, g.name, shorten(err))
@@ -148,13 +293,32 @@ func (t *Tracer) attachGroup(g group) (way, []string, error) {
 	return way{}, nil, fmt.Errorf("no backend can attach the %s hooks: %s", g.name, strings.Join(refused, "; "))
 }
 
-// attachWay loads and attaches w's hooks, all or nothing.
-func (t *Tracer) attachWay(w way) error {
-	hooks, err := w.hooks()
+// attachWay loads and attaches w's hooks, undoing its own links on error,
+// and says which extras it could not attach.
+func (t *Tracer) attachWay(w way, k *kernelFuncs) ([]string, error) {
+	hooks, err := w.hooks(k)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	return t.loadAndAttach(hooks)
+	for _, h := range hooks {
+		if err := k.check(h); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.loadAndAttach(hooks); err != nil {
+		return nil, err
+	}
+	var lost []string
+	for _, extra := range w.extras {
+		err := k.check(extra[0])
+		if err == nil {
+			err = t.loadAndAttach(extra)
+		}
+		if err != nil {
+			lost = append(lost, fmt.Sprintf("%s refused (%s): %s", extra[0].fn, shorten(err), w.extraLoss))
+		}
+	}
+	return lost, nil
 }
 
 // loadAndAttach loads the programs of hooks and attaches them, all or
@@ -182,6 +346,16 @@ func progNames(hooks []hook) []string {
 	return names
 }
 
+// check refuses a function hook whose function is not in the kernel's BTF,
+// before a load or attach fails less clearly.
+func (k *kernelFuncs) check(h hook) error {
+	if h.how == tpBTF {
+		return nil
+	}
+	_, err := k.proto(h.fn)
+	return err
+}
+
 // attachAll attaches every hook, or none: on error the links it made are
 // closed.
 func (t *Tracer) attachAll(hooks []hook) error {
@@ -206,6 +380,12 @@ func attachHook(h hook, p *ebpf.Program) (link.Link, error) {
 	switch h.how {
 	case tpBTF:
 		l, err = link.AttachTracing(link.TracingOptions{Program: p, AttachType: ebpf.AttachTraceRawTp})
+	case tracing:
+		l, err = link.AttachTracing(link.TracingOptions{Program: p})
+	case kprobe:
+		l, err = link.Kprobe(h.fn, p, nil)
+	case kretprobe:
+		l, err = link.Kretprobe(h.fn, p, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("attaching %s to %s: %w", h.prog, h.fn, err)

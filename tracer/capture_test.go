@@ -4,8 +4,10 @@ package tracer_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,15 +20,69 @@ import (
 	"github.com/twtrace/twtrace/internal/event"
 	"github.com/twtrace/twtrace/internal/filter"
 	"github.com/twtrace/twtrace/internal/nettest"
+	"github.com/twtrace/twtrace/internal/vmtest"
 	"github.com/twtrace/twtrace/tracer"
 )
 
+// backendEnv forces the backend of every tracer these tests open. Unset in
+// a vmtest guest, TestMain runs the tests once per backend with it set; on
+// the host the tests use the automatic choice, and a forced backend the
+// kernel lacks skips them.
+const backendEnv = "TWTRACE_BACKEND"
+
 func TestMain(m *testing.M) {
+	// The helper processes tests start inherit the variable.
+	if vmtest.InVM() && os.Getenv(backendEnv) == "" {
+		os.Exit(perBackend())
+	}
 	nettest.MainRoles(m, map[string]func([]string) error{
 		"churn": func(args []string) error {
 			return churn.Command(context.Background(), args, os.Stdout, os.Stderr)
 		},
 	})
+}
+
+// perBackend runs this test binary once per backend, with the same
+// arguments, and returns the worst exit code.
+func perBackend() int {
+	worst := 0
+	for _, b := range tracer.Backends {
+		fmt.Printf("=== backend %s\n", b)
+		cmd := exec.Command(os.Args[0], os.Args[1:]...)
+		cmd.Env = append(os.Environ(), backendEnv+"="+b)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		code := 0
+		if err := cmd.Run(); err != nil {
+			code = 1
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			}
+		}
+		result := "ok"
+		if code != 0 {
+			result = "FAIL"
+		}
+		fmt.Printf("--- backend %s: %s\n", b, result)
+		worst = max(worst, code)
+	}
+	return worst
+}
+
+// open opens a tracer with the backend backendEnv forces. A backend this
+// kernel cannot attach skips the test outside a vmtest guest; inside one,
+// every backend is expected to work.
+func open(t *testing.T, cfg tracer.Config) *tracer.Tracer {
+	t.Helper()
+	cfg.Backend = os.Getenv(backendEnv)
+	tr, err := tracer.Open(context.Background(), cfg)
+	if errors.Is(err, tracer.ErrBackendUnavailable) && !vmtest.InVM() {
+		t.Skipf("not available here: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("opening the tracer: %v", err)
+	}
+	return tr
 }
 
 // capture runs a tracer on one namespace and keeps every event it reports.
@@ -39,6 +95,8 @@ type capture struct {
 	// causes are the ways a tw may end in this test besides expiry; any
 	// other cause fails the test when it ends.
 	causes []event.Cause
+	// inferring: the backend deduces end causes other than expiry.
+	inferring bool
 }
 
 func (c *capture) Event(e *event.Event) {
@@ -67,10 +125,8 @@ func trace(t *testing.T, ns *nettest.NS, cfg tracer.Config, causes ...event.Caus
 func traceInto(t *testing.T, ns *nettest.NS, cfg tracer.Config, c *capture) *capture {
 	t.Helper()
 	cfg.Filter.NetNS = ns.Inode // on top of whatever else the test filters
-	tr, err := tracer.Open(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("opening the tracer: %v", err)
-	}
+	tr := open(t, cfg)
+	c.inferring = tr.Backend() == tracer.BackendTracepoint
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- tr.Read(ctx, c) }()

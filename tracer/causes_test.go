@@ -47,8 +47,8 @@ func TestReusedByConnect(t *testing.T) {
 		t.Errorf("%d reused exits, TcpExt TWRecycled grew by %d", len(reused), got)
 	}
 	for _, e := range reused {
-		if e.ByPID != uint32(cli.PID) || e.ByCommString() != cli.Comm || !e.Inferred {
-			t.Errorf("reused by %d/%s (inferred %v), want %d/%s inferred", e.ByPID, e.ByCommString(), e.Inferred, cli.PID, cli.Comm)
+		if e.ByPID != uint32(cli.PID) || e.ByCommString() != cli.Comm || e.Inferred != c.inferring {
+			t.Errorf("reused by %d/%s (inferred %v), want %d/%s (inferred %v)", e.ByPID, e.ByCommString(), e.Inferred, cli.PID, cli.Comm, c.inferring)
 		}
 		if e.LPort != 40000 && e.LPort != 40001 {
 			t.Errorf("reused port %d, want 40000 or 40001", e.LPort)
@@ -130,8 +130,8 @@ func TestSYNReopens(t *testing.T) {
 		return count(evs, on(port, exitsBy(event.CauseSYN))) == 1
 	})
 	e := only(evs, on(port, exitsBy(event.CauseSYN)))[0]
-	if e.RPort != local || e.PID != uint32(srv.PID) || !e.Inferred {
-		t.Errorf("syn exit: remote port %d owner %d inferred %v, want %d, %d, true", e.RPort, e.PID, e.Inferred, local, srv.PID)
+	if e.RPort != local || e.PID != uint32(srv.PID) || e.Inferred != c.inferring {
+		t.Errorf("syn exit: remote port %d owner %d inferred %v, want %d, %d, %v", e.RPort, e.PID, e.Inferred, local, srv.PID, c.inferring)
 	}
 	assertFollowedByNewConnection(t, evs, e)
 }
@@ -310,6 +310,9 @@ func TestDestroyedBySSK(t *testing.T) {
 
 	if out, err := ns.Command("ss", "-K", "-tan", "state", "time-wait").CombinedOutput(); err != nil {
 		t.Fatalf("ss -K: %v\n%s", err, out)
+	}
+	if tw := ns.Sockstat(t).TW; tw == uint64(n) {
+		t.Skip("this kernel's sock_destroy leaves tw alone (tcp_abort refuses them before Linux 5.11)")
 	}
 	c.await(t, awaitEvents, "the tw destroyed", func(evs []event.Event) bool {
 		return count(evs, exitsBy(event.CauseDestroyed)) == n

@@ -51,10 +51,7 @@ func TestPortPressureFlagsExhaustion(t *testing.T) {
 	a := &aggregated{agg: aggregate.New(aggregate.Config{
 		PortRanges: map[uint32]aggregate.PortRange{ns.Inode: {Lo: 40000, Hi: 40009}},
 	})}
-	tr, err := tracer.Open(context.Background(), tracer.Config{Filter: filterNS(ns)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := open(t, tracer.Config{Filter: filterNS(ns)})
 	defer tr.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -66,7 +63,7 @@ func TestPortPressureFlagsExhaustion(t *testing.T) {
 
 	var before *aggregate.Destination // the destination just before the refusal
 	refusedAt := 0
-	err = ns.Do(func() error {
+	err := ns.Do(func() error {
 		for i := 1; i <= ports+1; i++ {
 			c, err := net.Dial("tcp", addr(port))
 			if errors.Is(err, syscall.EADDRNOTAVAIL) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twtrace/twtrace/internal/event"
 	"github.com/twtrace/twtrace/internal/nettest"
+	"github.com/twtrace/twtrace/internal/vmtest"
 	"github.com/twtrace/twtrace/tracer"
 )
 
@@ -67,8 +68,8 @@ func (c *tally) read(f func(*tally) uint64) uint64 {
 // that exists for a cause.
 func TestMixedSoak(t *testing.T) {
 	nettest.RequirePrivileged(t)
-	if testing.Short() {
-		t.Skip("a one-minute soak")
+	if testing.Short() || vmtest.InVM() {
+		t.Skip("a one-minute soak, too long for short runs and emulated VMs")
 	}
 	t.Parallel()
 	ns := nettest.NewNS(t)
@@ -76,10 +77,7 @@ func TestMixedSoak(t *testing.T) {
 	ns.SetSysctl(t, "net.ipv4.ip_local_port_range", "40000 44999")
 
 	c := newTally()
-	tr, err := tracer.Open(context.Background(), tracer.Config{Filter: filterNS(ns)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := open(t, tracer.Config{Filter: filterNS(ns)})
 	defer tr.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -64,6 +64,25 @@ type twtraceEvent struct {
 	Pad      [3]uint8
 }
 
+type twtracePreciseCtx struct {
+	_           structs.HostLayout
+	AllocSk     uint64
+	BirthSk     uint64
+	BirthTw     uint64
+	TspTw       uint64
+	VerdictTw   uint64
+	UniqueTw    uint64
+	TspSubstate uint8
+	Verdict     uint8
+	Pad         [6]uint8
+}
+
+type twtraceReuser struct {
+	_    structs.HostLayout
+	Pid  uint32
+	Comm [16]int8
+}
+
 type twtraceSkInfo struct {
 	_       structs.HostLayout
 	StateTs uint64
@@ -86,6 +105,7 @@ const (
 	twtraceTwCauseCAUSE_TW_RST    twtraceTwCause = 5
 	twtraceTwCauseCAUSE_DESTROYED twtraceTwCause = 6
 	twtraceTwCauseCAUSE_PURGED    twtraceTwCause = 7
+	twtraceTwCauseCAUSE_UNKNOWN   twtraceTwCause = 8
 )
 
 type twtraceTwEventFlags uint32
@@ -127,20 +147,53 @@ const (
 	twtraceMapCpuSlot        = "cpu_slot"
 	twtraceMapEvents         = "events"
 	twtraceMapLost           = "lost"
+	twtraceMapPreciseCpu     = "precise_cpu"
+	twtraceMapReusing        = "reusing"
 	twtraceMapSkInfo         = "sk_info"
+	twtraceMapTaskCtx        = "task_ctx"
 	twtraceMapTwInfo         = "tw_info"
 	twtraceMapWatchComms     = "watch_comms"
 	twtraceMapWatchLports    = "watch_lports"
 	twtraceMapWatchPids      = "watch_pids"
 	twtraceMapWatchRports    = "watch_rports"
+	twtraceProgTwFeAbort     = "tw_fe_abort"
+	twtraceProgTwFeExpire    = "tw_fe_expire"
+	twtraceProgTwFeFree      = "tw_fe_free"
+	twtraceProgTwFeKill      = "tw_fe_kill"
+	twtraceProgTwFePurge     = "tw_fe_purge"
+	twtraceProgTwFeTsp       = "tw_fe_tsp"
 	twtraceProgTwFork        = "tw_fork"
+	twtraceProgTwFxAbort     = "tw_fx_abort"
+	twtraceProgTwFxAccept2   = "tw_fx_accept2"
+	twtraceProgTwFxAccept4   = "tw_fx_accept4"
+	twtraceProgTwFxAlloc     = "tw_fx_alloc"
+	twtraceProgTwFxPurge     = "tw_fx_purge"
+	twtraceProgTwFxTimewait  = "tw_fx_timewait"
+	twtraceProgTwFxTsp       = "tw_fx_tsp"
+	twtraceProgTwFxTsp3      = "tw_fx_tsp3"
+	twtraceProgTwFxUnique    = "tw_fx_unique"
 	twtraceProgTwKfreeSkb    = "tw_kfree_skb"
+	twtraceProgTwKpAbort     = "tw_kp_abort"
+	twtraceProgTwKpAlloc     = "tw_kp_alloc"
+	twtraceProgTwKpExpire    = "tw_kp_expire"
+	twtraceProgTwKpFree      = "tw_kp_free"
+	twtraceProgTwKpKill      = "tw_kp_kill"
+	twtraceProgTwKpPurge     = "tw_kp_purge"
+	twtraceProgTwKpTsp       = "tw_kp_tsp"
+	twtraceProgTwKpUnique    = "tw_kp_unique"
+	twtraceProgTwKrAbort     = "tw_kr_abort"
+	twtraceProgTwKrAlloc     = "tw_kr_alloc"
+	twtraceProgTwKrPurge     = "tw_kr_purge"
+	twtraceProgTwKrTimewait  = "tw_kr_timewait"
+	twtraceProgTwKrTsp       = "tw_kr_tsp"
+	twtraceProgTwKrUnique    = "tw_kr_unique"
 	twtraceProgTwRxReset     = "tw_rx_reset"
 	twtraceProgTwSetState    = "tw_set_state"
 	twtraceProgTwTimerCancel = "tw_timer_cancel"
 	twtraceProgTwTimerExpire = "tw_timer_expire"
 	twtraceProgTwTimerStart  = "tw_timer_start"
 	twtraceProgTwTxReset     = "tw_tx_reset"
+	twtraceVarBirthsHooked   = "births_hooked"
 	twtraceVarFilterFamily   = "filter_family"
 	twtraceVarFilterLports   = "filter_lports"
 	twtraceVarFilterNetns    = "filter_netns"
@@ -197,8 +250,37 @@ type twtraceSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceProgramSpecs struct {
+	TwFeAbort     *ebpf.ProgramSpec `ebpf:"tw_fe_abort"`
+	TwFeExpire    *ebpf.ProgramSpec `ebpf:"tw_fe_expire"`
+	TwFeFree      *ebpf.ProgramSpec `ebpf:"tw_fe_free"`
+	TwFeKill      *ebpf.ProgramSpec `ebpf:"tw_fe_kill"`
+	TwFePurge     *ebpf.ProgramSpec `ebpf:"tw_fe_purge"`
+	TwFeTsp       *ebpf.ProgramSpec `ebpf:"tw_fe_tsp"`
 	TwFork        *ebpf.ProgramSpec `ebpf:"tw_fork"`
+	TwFxAbort     *ebpf.ProgramSpec `ebpf:"tw_fx_abort"`
+	TwFxAccept2   *ebpf.ProgramSpec `ebpf:"tw_fx_accept2"`
+	TwFxAccept4   *ebpf.ProgramSpec `ebpf:"tw_fx_accept4"`
+	TwFxAlloc     *ebpf.ProgramSpec `ebpf:"tw_fx_alloc"`
+	TwFxPurge     *ebpf.ProgramSpec `ebpf:"tw_fx_purge"`
+	TwFxTimewait  *ebpf.ProgramSpec `ebpf:"tw_fx_timewait"`
+	TwFxTsp       *ebpf.ProgramSpec `ebpf:"tw_fx_tsp"`
+	TwFxTsp3      *ebpf.ProgramSpec `ebpf:"tw_fx_tsp3"`
+	TwFxUnique    *ebpf.ProgramSpec `ebpf:"tw_fx_unique"`
 	TwKfreeSkb    *ebpf.ProgramSpec `ebpf:"tw_kfree_skb"`
+	TwKpAbort     *ebpf.ProgramSpec `ebpf:"tw_kp_abort"`
+	TwKpAlloc     *ebpf.ProgramSpec `ebpf:"tw_kp_alloc"`
+	TwKpExpire    *ebpf.ProgramSpec `ebpf:"tw_kp_expire"`
+	TwKpFree      *ebpf.ProgramSpec `ebpf:"tw_kp_free"`
+	TwKpKill      *ebpf.ProgramSpec `ebpf:"tw_kp_kill"`
+	TwKpPurge     *ebpf.ProgramSpec `ebpf:"tw_kp_purge"`
+	TwKpTsp       *ebpf.ProgramSpec `ebpf:"tw_kp_tsp"`
+	TwKpUnique    *ebpf.ProgramSpec `ebpf:"tw_kp_unique"`
+	TwKrAbort     *ebpf.ProgramSpec `ebpf:"tw_kr_abort"`
+	TwKrAlloc     *ebpf.ProgramSpec `ebpf:"tw_kr_alloc"`
+	TwKrPurge     *ebpf.ProgramSpec `ebpf:"tw_kr_purge"`
+	TwKrTimewait  *ebpf.ProgramSpec `ebpf:"tw_kr_timewait"`
+	TwKrTsp       *ebpf.ProgramSpec `ebpf:"tw_kr_tsp"`
+	TwKrUnique    *ebpf.ProgramSpec `ebpf:"tw_kr_unique"`
 	TwRxReset     *ebpf.ProgramSpec `ebpf:"tw_rx_reset"`
 	TwSetState    *ebpf.ProgramSpec `ebpf:"tw_set_state"`
 	TwTimerCancel *ebpf.ProgramSpec `ebpf:"tw_timer_cancel"`
@@ -215,7 +297,10 @@ type twtraceMapSpecs struct {
 	CpuSlot     *ebpf.MapSpec `ebpf:"cpu_slot"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
 	Lost        *ebpf.MapSpec `ebpf:"lost"`
+	PreciseCpu  *ebpf.MapSpec `ebpf:"precise_cpu"`
+	Reusing     *ebpf.MapSpec `ebpf:"reusing"`
 	SkInfo      *ebpf.MapSpec `ebpf:"sk_info"`
+	TaskCtx     *ebpf.MapSpec `ebpf:"task_ctx"`
 	TwInfo      *ebpf.MapSpec `ebpf:"tw_info"`
 	WatchComms  *ebpf.MapSpec `ebpf:"watch_comms"`
 	WatchLports *ebpf.MapSpec `ebpf:"watch_lports"`
@@ -227,6 +312,7 @@ type twtraceMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceVariableSpecs struct {
+	BirthsHooked *ebpf.VariableSpec `ebpf:"births_hooked"`
 	FilterFamily *ebpf.VariableSpec `ebpf:"filter_family"`
 	FilterLports *ebpf.VariableSpec `ebpf:"filter_lports"`
 	FilterNetns  *ebpf.VariableSpec `ebpf:"filter_netns"`
@@ -265,7 +351,10 @@ type twtraceMaps struct {
 	CpuSlot     *ebpf.Map `ebpf:"cpu_slot"`
 	Events      *ebpf.Map `ebpf:"events"`
 	Lost        *ebpf.Map `ebpf:"lost"`
+	PreciseCpu  *ebpf.Map `ebpf:"precise_cpu"`
+	Reusing     *ebpf.Map `ebpf:"reusing"`
 	SkInfo      *ebpf.Map `ebpf:"sk_info"`
+	TaskCtx     *ebpf.Map `ebpf:"task_ctx"`
 	TwInfo      *ebpf.Map `ebpf:"tw_info"`
 	WatchComms  *ebpf.Map `ebpf:"watch_comms"`
 	WatchLports *ebpf.Map `ebpf:"watch_lports"`
@@ -279,7 +368,10 @@ func (m *twtraceMaps) Close() error {
 		m.CpuSlot,
 		m.Events,
 		m.Lost,
+		m.PreciseCpu,
+		m.Reusing,
 		m.SkInfo,
+		m.TaskCtx,
 		m.TwInfo,
 		m.WatchComms,
 		m.WatchLports,
@@ -292,6 +384,7 @@ func (m *twtraceMaps) Close() error {
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtraceVariables struct {
+	BirthsHooked *ebpf.Variable `ebpf:"births_hooked"`
 	FilterFamily *ebpf.Variable `ebpf:"filter_family"`
 	FilterLports *ebpf.Variable `ebpf:"filter_lports"`
 	FilterNetns  *ebpf.Variable `ebpf:"filter_netns"`
@@ -310,8 +403,37 @@ type twtraceVariables struct {
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtracePrograms struct {
+	TwFeAbort     *ebpf.Program `ebpf:"tw_fe_abort"`
+	TwFeExpire    *ebpf.Program `ebpf:"tw_fe_expire"`
+	TwFeFree      *ebpf.Program `ebpf:"tw_fe_free"`
+	TwFeKill      *ebpf.Program `ebpf:"tw_fe_kill"`
+	TwFePurge     *ebpf.Program `ebpf:"tw_fe_purge"`
+	TwFeTsp       *ebpf.Program `ebpf:"tw_fe_tsp"`
 	TwFork        *ebpf.Program `ebpf:"tw_fork"`
+	TwFxAbort     *ebpf.Program `ebpf:"tw_fx_abort"`
+	TwFxAccept2   *ebpf.Program `ebpf:"tw_fx_accept2"`
+	TwFxAccept4   *ebpf.Program `ebpf:"tw_fx_accept4"`
+	TwFxAlloc     *ebpf.Program `ebpf:"tw_fx_alloc"`
+	TwFxPurge     *ebpf.Program `ebpf:"tw_fx_purge"`
+	TwFxTimewait  *ebpf.Program `ebpf:"tw_fx_timewait"`
+	TwFxTsp       *ebpf.Program `ebpf:"tw_fx_tsp"`
+	TwFxTsp3      *ebpf.Program `ebpf:"tw_fx_tsp3"`
+	TwFxUnique    *ebpf.Program `ebpf:"tw_fx_unique"`
 	TwKfreeSkb    *ebpf.Program `ebpf:"tw_kfree_skb"`
+	TwKpAbort     *ebpf.Program `ebpf:"tw_kp_abort"`
+	TwKpAlloc     *ebpf.Program `ebpf:"tw_kp_alloc"`
+	TwKpExpire    *ebpf.Program `ebpf:"tw_kp_expire"`
+	TwKpFree      *ebpf.Program `ebpf:"tw_kp_free"`
+	TwKpKill      *ebpf.Program `ebpf:"tw_kp_kill"`
+	TwKpPurge     *ebpf.Program `ebpf:"tw_kp_purge"`
+	TwKpTsp       *ebpf.Program `ebpf:"tw_kp_tsp"`
+	TwKpUnique    *ebpf.Program `ebpf:"tw_kp_unique"`
+	TwKrAbort     *ebpf.Program `ebpf:"tw_kr_abort"`
+	TwKrAlloc     *ebpf.Program `ebpf:"tw_kr_alloc"`
+	TwKrPurge     *ebpf.Program `ebpf:"tw_kr_purge"`
+	TwKrTimewait  *ebpf.Program `ebpf:"tw_kr_timewait"`
+	TwKrTsp       *ebpf.Program `ebpf:"tw_kr_tsp"`
+	TwKrUnique    *ebpf.Program `ebpf:"tw_kr_unique"`
 	TwRxReset     *ebpf.Program `ebpf:"tw_rx_reset"`
 	TwSetState    *ebpf.Program `ebpf:"tw_set_state"`
 	TwTimerCancel *ebpf.Program `ebpf:"tw_timer_cancel"`
@@ -322,8 +444,37 @@ type twtracePrograms struct {
 
 func (p *twtracePrograms) Close() error {
 	return _TwtraceClose(
+		p.TwFeAbort,
+		p.TwFeExpire,
+		p.TwFeFree,
+		p.TwFeKill,
+		p.TwFePurge,
+		p.TwFeTsp,
 		p.TwFork,
+		p.TwFxAbort,
+		p.TwFxAccept2,
+		p.TwFxAccept4,
+		p.TwFxAlloc,
+		p.TwFxPurge,
+		p.TwFxTimewait,
+		p.TwFxTsp,
+		p.TwFxTsp3,
+		p.TwFxUnique,
 		p.TwKfreeSkb,
+		p.TwKpAbort,
+		p.TwKpAlloc,
+		p.TwKpExpire,
+		p.TwKpFree,
+		p.TwKpKill,
+		p.TwKpPurge,
+		p.TwKpTsp,
+		p.TwKpUnique,
+		p.TwKrAbort,
+		p.TwKrAlloc,
+		p.TwKrPurge,
+		p.TwKrTimewait,
+		p.TwKrTsp,
+		p.TwKrUnique,
 		p.TwRxReset,
 		p.TwSetState,
 		p.TwTimerCancel,
