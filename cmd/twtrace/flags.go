@@ -26,6 +26,7 @@ type config struct {
 	duration  time.Duration
 	count     uint64
 	ringBytes int
+	backend   string // auto, fentry, kprobe or tracepoint
 	version   bool
 }
 
@@ -66,6 +67,7 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 0, "stop after this long (e.g. 30s)")
 	fs.Uint64VarP(&cfg.count, "count", "c", 0, "stop after this many events")
 	fs.IntVar(&cfg.ringBytes, "ring-size", 0, "kernel ring buffer size in bytes, a power of two (default 4 MiB)")
+	fs.StringVar(&cfg.backend, "backend", "auto", "attach backend: auto (the most precise this kernel allows), fentry, kprobe or tracepoint")
 	fs.BoolVar(&cfg.version, "version", false, "print the version and exit")
 	fs.SortFlags = false
 	fs.Usage = func() {
@@ -97,6 +99,11 @@ func parseFlags(args []string, stdout io.Writer) (config, error) {
 	}
 	if cfg.write != "" && cfg.write == cfg.read {
 		return cfg, fmt.Errorf("-w and -r name the same file")
+	}
+	switch cfg.backend {
+	case "auto", "fentry", "kprobe", "tracepoint":
+	default:
+		return cfg, fmt.Errorf("invalid --backend %q: want auto, fentry, kprobe or tracepoint", cfg.backend)
 	}
 	if r := cfg.ringBytes; r != 0 && (r < 4096 || r&(r-1) != 0) {
 		return cfg, fmt.Errorf("invalid --ring-size %d: want a power of two of at least 4096", r)

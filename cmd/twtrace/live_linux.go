@@ -38,7 +38,7 @@ func live(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	t, err := tracer.Open(ctx, tracer.Config{Filter: cfg.filter, RingBytes: cfg.ringBytes})
+	t, err := tracer.Open(ctx, tracer.Config{Filter: cfg.filter, RingBytes: cfg.ringBytes, Backend: cfg.backend})
 	if err != nil {
 		return err
 	}

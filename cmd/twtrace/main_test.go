@@ -11,6 +11,7 @@ func TestBadFlagsFailInOneLine(t *testing.T) {
 		{"--no-such-flag"},
 		{"-o", "xml"},
 		{"--ring-size", "1000"},
+		{"--backend", "ebpf"},
 		{"--duration", "soon"},
 		{"stray"},
 	} {
