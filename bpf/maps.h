@@ -189,3 +189,26 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } task_ctx SEC(".maps");
+
+/* A tw's birth as its timer start saw it, waiting for its full socket's
+ * ->CLOSE to report the handoff. */
+struct pending_birth {
+	__u64 tw;
+	__s64 timeout;  /* jiffies left */
+	__u8 substate;
+	__u8 _pad[7];
+};
+
+/* pending_birth: keyed by tuple. Inserted by the tw timer start of a new tw;
+ * deleted by its socket's ->CLOSE, which normally follows at once on the
+ * same CPU (cpu_slot). The map covers the other case: softirqs run at the
+ * local_bh_enable between the two, or the task migrates (backlog
+ * processing is preemptible), and the slot no longer holds the start.
+ * Every start is followed by its close, so entries do not linger; a plain
+ * hash, because an LRU's update costs several times more. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tuple);
+	__type(value, struct pending_birth);
+} pending_birth SEC(".maps");

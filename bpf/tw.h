@@ -161,6 +161,11 @@ static __always_inline int on_timer_start(struct timer_list *timer)
 	slot->family = family;
 	slot->substate = substate;
 	slot->timeout = left;
+	{
+		struct pending_birth pb = { .tw = (__u64)tw, .timeout = left, .substate = substate };
+
+		bpf_map_update_elem(&pending_birth, &t, &pb, BPF_ANY);
+	}
 	return 0;
 }
 

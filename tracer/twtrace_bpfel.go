@@ -14,15 +14,8 @@ import (
 )
 
 type twtraceCpuSlot struct {
-	_ structs.HostLayout
-	T struct {
-		_     structs.HostLayout
-		Saddr [16]uint8
-		Daddr [16]uint8
-		Netns uint32
-		Sport uint16
-		Dport uint16
-	}
+	_        structs.HostLayout
+	T        twtraceTuple
 	Info     twtraceTwInfo
 	Tw       uint64
 	Timeout  int64
@@ -64,6 +57,14 @@ type twtraceEvent struct {
 	Pad      [3]uint8
 }
 
+type twtracePendingBirth struct {
+	_        structs.HostLayout
+	Tw       uint64
+	Timeout  int64
+	Substate uint8
+	Pad      [7]uint8
+}
+
 type twtracePreciseCtx struct {
 	_           structs.HostLayout
 	AllocSk     uint64
@@ -92,6 +93,15 @@ type twtraceSkInfo struct {
 	Closer  uint8
 	Flags   uint8
 	Pad     uint8
+}
+
+type twtraceTuple struct {
+	_     structs.HostLayout
+	Saddr [16]uint8
+	Daddr [16]uint8
+	Netns uint32
+	Sport uint16
+	Dport uint16
 }
 
 type twtraceTwCause uint32
@@ -147,6 +157,7 @@ const (
 	twtraceMapCpuSlot        = "cpu_slot"
 	twtraceMapEvents         = "events"
 	twtraceMapLost           = "lost"
+	twtraceMapPendingBirth   = "pending_birth"
 	twtraceMapPreciseCpu     = "precise_cpu"
 	twtraceMapReusing        = "reusing"
 	twtraceMapSkInfo         = "sk_info"
@@ -293,19 +304,20 @@ type twtraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceMapSpecs struct {
-	Connecting  *ebpf.MapSpec `ebpf:"connecting"`
-	CpuSlot     *ebpf.MapSpec `ebpf:"cpu_slot"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	Lost        *ebpf.MapSpec `ebpf:"lost"`
-	PreciseCpu  *ebpf.MapSpec `ebpf:"precise_cpu"`
-	Reusing     *ebpf.MapSpec `ebpf:"reusing"`
-	SkInfo      *ebpf.MapSpec `ebpf:"sk_info"`
-	TaskCtx     *ebpf.MapSpec `ebpf:"task_ctx"`
-	TwInfo      *ebpf.MapSpec `ebpf:"tw_info"`
-	WatchComms  *ebpf.MapSpec `ebpf:"watch_comms"`
-	WatchLports *ebpf.MapSpec `ebpf:"watch_lports"`
-	WatchPids   *ebpf.MapSpec `ebpf:"watch_pids"`
-	WatchRports *ebpf.MapSpec `ebpf:"watch_rports"`
+	Connecting   *ebpf.MapSpec `ebpf:"connecting"`
+	CpuSlot      *ebpf.MapSpec `ebpf:"cpu_slot"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	Lost         *ebpf.MapSpec `ebpf:"lost"`
+	PendingBirth *ebpf.MapSpec `ebpf:"pending_birth"`
+	PreciseCpu   *ebpf.MapSpec `ebpf:"precise_cpu"`
+	Reusing      *ebpf.MapSpec `ebpf:"reusing"`
+	SkInfo       *ebpf.MapSpec `ebpf:"sk_info"`
+	TaskCtx      *ebpf.MapSpec `ebpf:"task_ctx"`
+	TwInfo       *ebpf.MapSpec `ebpf:"tw_info"`
+	WatchComms   *ebpf.MapSpec `ebpf:"watch_comms"`
+	WatchLports  *ebpf.MapSpec `ebpf:"watch_lports"`
+	WatchPids    *ebpf.MapSpec `ebpf:"watch_pids"`
+	WatchRports  *ebpf.MapSpec `ebpf:"watch_rports"`
 }
 
 // twtraceVariableSpecs contains global variables before they are loaded into the kernel.
@@ -347,19 +359,20 @@ func (o *twtraceObjects) Close() error {
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtraceMaps struct {
-	Connecting  *ebpf.Map `ebpf:"connecting"`
-	CpuSlot     *ebpf.Map `ebpf:"cpu_slot"`
-	Events      *ebpf.Map `ebpf:"events"`
-	Lost        *ebpf.Map `ebpf:"lost"`
-	PreciseCpu  *ebpf.Map `ebpf:"precise_cpu"`
-	Reusing     *ebpf.Map `ebpf:"reusing"`
-	SkInfo      *ebpf.Map `ebpf:"sk_info"`
-	TaskCtx     *ebpf.Map `ebpf:"task_ctx"`
-	TwInfo      *ebpf.Map `ebpf:"tw_info"`
-	WatchComms  *ebpf.Map `ebpf:"watch_comms"`
-	WatchLports *ebpf.Map `ebpf:"watch_lports"`
-	WatchPids   *ebpf.Map `ebpf:"watch_pids"`
-	WatchRports *ebpf.Map `ebpf:"watch_rports"`
+	Connecting   *ebpf.Map `ebpf:"connecting"`
+	CpuSlot      *ebpf.Map `ebpf:"cpu_slot"`
+	Events       *ebpf.Map `ebpf:"events"`
+	Lost         *ebpf.Map `ebpf:"lost"`
+	PendingBirth *ebpf.Map `ebpf:"pending_birth"`
+	PreciseCpu   *ebpf.Map `ebpf:"precise_cpu"`
+	Reusing      *ebpf.Map `ebpf:"reusing"`
+	SkInfo       *ebpf.Map `ebpf:"sk_info"`
+	TaskCtx      *ebpf.Map `ebpf:"task_ctx"`
+	TwInfo       *ebpf.Map `ebpf:"tw_info"`
+	WatchComms   *ebpf.Map `ebpf:"watch_comms"`
+	WatchLports  *ebpf.Map `ebpf:"watch_lports"`
+	WatchPids    *ebpf.Map `ebpf:"watch_pids"`
+	WatchRports  *ebpf.Map `ebpf:"watch_rports"`
 }
 
 func (m *twtraceMaps) Close() error {
@@ -368,6 +381,7 @@ func (m *twtraceMaps) Close() error {
 		m.CpuSlot,
 		m.Events,
 		m.Lost,
+		m.PendingBirth,
 		m.PreciseCpu,
 		m.Reusing,
 		m.SkInfo,
