@@ -65,7 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.pairs, "pairs", 5, "without/with pairs per tracer (the method wants at least 5)")
 	fs.DurationVar(&cfg.duration, "duration", 8*time.Second, "length of each churn run")
 	fs.DurationVar(&cfg.warmup, "warmup", 4*time.Second, "an uncounted churn run first, to reach the steady TIME_WAIT population")
-	fs.DurationVar(&cfg.settle, "settle", 3*time.Second, "wait after starting a tracer (attach, compile) before the churn run")
+	fs.DurationVar(&cfg.settle, "settle", 2*time.Second, "wait after a tracer's first BPF program appears, for the rest to attach, before the churn run")
 	fs.StringVar(&cfg.mode, "mode", churn.ClientClose, "churn -mode: client-close gates; server-close is a noisy smoke test")
 	fs.IntVar(&cfg.workers, "workers", 2, "churn -workers")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:5001", "churn -addr: a fixed port outside the ephemeral range")

@@ -137,14 +137,19 @@ type running struct {
 	t              *tracer
 	cmd            *exec.Cmd
 	stdout, stderr bytes.Buffer
-	done           chan error
+	exited         chan struct{} // closed when the process has exited
+	err            error         // its exit status, once exited is closed
 }
 
-// start starts t and waits settle for it to attach. A tracer that exits
-// meanwhile (a flag this twtrace lacks, say) is an error quoting its
-// stderr.
+// attachTimeout bounds how long a tracer may take to load its first BPF
+// program (bpftrace compiles its script first; a busy machine is slow).
+const attachTimeout = 30 * time.Second
+
+// start starts t, waits until it holds a BPF program, then waits settle
+// more for the rest to load and attach. A tracer that exits meanwhile (a
+// flag this twtrace lacks, say) is an error quoting its stderr.
 func (t *tracer) start(ctx context.Context, settle time.Duration) (*running, error) {
-	r := &running{t: t, cmd: exec.Command(t.argv[0], t.argv[1:]...), done: make(chan error, 1)}
+	r := &running{t: t, cmd: exec.Command(t.argv[0], t.argv[1:]...), exited: make(chan struct{})}
 	if t.captureStdout {
 		r.cmd.Stdout = &r.stdout
 	}
@@ -152,16 +157,46 @@ func (t *tracer) start(ctx context.Context, settle time.Duration) (*running, err
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", t.name, err)
 	}
-	go func() { r.done <- r.cmd.Wait() }()
-	select {
-	case err := <-r.done:
-		return nil, fmt.Errorf("%s exited while attaching (%v): %s", t.name, err, lastLines(r.stderr.String(), 3))
-	case <-ctx.Done():
+	go func() {
+		r.err = r.cmd.Wait()
+		close(r.exited)
+	}()
+	if err := r.awaitAttach(ctx, settle); err != nil {
 		r.stop()
-		return nil, ctx.Err()
-	case <-time.After(settle):
-		return r, nil
+		return nil, err
 	}
+	return r, nil
+}
+
+func (r *running) awaitAttach(ctx context.Context, settle time.Duration) error {
+	giveUp := time.After(attachTimeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for loaded := false; !loaded; {
+		select {
+		case <-r.exited:
+			return r.exitedEarly()
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-giveUp:
+			return fmt.Errorf("%s loaded no BPF program within %v", r.t.name, attachTimeout)
+		case <-tick.C:
+			ids, _ := processPrograms(r.cmd.Process.Pid)
+			loaded = len(ids) > 0
+		}
+	}
+	select {
+	case <-r.exited:
+		return r.exitedEarly()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(settle):
+		return nil
+	}
+}
+
+func (r *running) exitedEarly() error {
+	return fmt.Errorf("%s exited while attaching (%v): %s", r.t.name, r.err, lastLines(r.stderr.String(), 3))
 }
 
 // stop interrupts the tracer, as Ctrl-C would so it prints its summary,
@@ -169,15 +204,15 @@ func (t *tracer) start(ctx context.Context, settle time.Duration) (*running, err
 func (r *running) stop() error {
 	r.cmd.Process.Signal(os.Interrupt)
 	select {
-	case err := <-r.done:
+	case <-r.exited:
 		var ee *exec.ExitError
-		if errors.As(err, &ee) && ee.ExitCode() == 130 {
+		if errors.As(r.err, &ee) && ee.ExitCode() == 130 {
 			return nil // the conventional status after SIGINT
 		}
-		return err
+		return r.err
 	case <-time.After(15 * time.Second):
 		r.cmd.Process.Kill()
-		<-r.done
+		<-r.exited
 		return fmt.Errorf("%s ignored SIGINT for 15 s; killed", r.t.name)
 	}
 }
