@@ -54,14 +54,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintf(stderr, "usage: twbench [flags]   (as root)\n\n"+
 			"Runs the churn workload in a private netns without and with each tracer, in\n"+
 			"alternating pairs, and prints per pair and medians. Tracers: twtrace, twtrace-nomatch\n"+
-			"(twtrace with a --pid filter that matches nothing), bt-count (bpftrace counting in a\n"+
+			"(twtrace filtering on a process name nobody has), bt-count (bpftrace counting in a\n"+
 			"map: the noise control) and tcpstates (libbpf-tools, the peer baseline); peers that\n"+
 			"are not installed are skipped with a note.\n\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.twtrace, "twtrace", "./twtrace", "the twtrace binary to measure")
 	fs.StringVar(&tracers, "tracers", "bt-count,twtrace,tcpstates", "comma-separated tracers to measure, in this order within each pair")
-	fs.BoolVar(&cfg.filterNothing, "filter-nothing", false, "also measure twtrace-nomatch (--pid 999999): the cost of a filter that matches nothing")
+	fs.BoolVar(&cfg.filterNothing, "filter-nothing", false, "also measure twtrace-nomatch (--pname with a name no process has): the cost of a filter that matches nothing")
 	fs.IntVar(&cfg.pairs, "pairs", 5, "without/with pairs per tracer (the method wants at least 5)")
 	fs.DurationVar(&cfg.duration, "duration", 8*time.Second, "length of each churn run")
 	fs.DurationVar(&cfg.warmup, "warmup", 4*time.Second, "an uncounted churn run first, to reach the steady TIME_WAIT population")

@@ -36,6 +36,9 @@ type tracer struct {
 // noisy for the run to mean anything (performance-anchors.md §5).
 const controlLow, controlHigh = 0.97, 1.03
 
+// noMatchName is the process name twtrace-nomatch filters on.
+const noMatchName = "twbench-nomatc" // at most 15 bytes, as comm
+
 // btCountScript counts transitions in a map, sending nothing per event to
 // userspace: it costs about 138 ns per event and should not slow the
 // workload measurably.
@@ -57,9 +60,10 @@ func newTracer(name string, cfg config, nsPath string) (*tracer, string, error) 
 			counts:       twtraceCounts,
 		}
 		if name == "twtrace-nomatch" {
-			// A PID that is not running (run checks): the filter
-			// matches nothing, so only its in-kernel check costs.
-			t.argv = append(t.argv, "--pid", "999999")
+			// A process name nothing has (twtrace refuses a PID that is
+			// not running, but waits for a name): the filter matches
+			// nothing, so only its in-kernel check costs (issue 7).
+			t.argv = append(t.argv, "--pname", noMatchName)
 		}
 		return t, "", nil
 	case "bt-count":
