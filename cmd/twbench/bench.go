@@ -116,7 +116,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, medianLine(t.name, rs))
 		}
 	}
-	printVerdict(stdout, tracers, results)
+	v := judge(stdout, tracers, results)
 
 	var bpfNs map[string]float64
 	if cfg.bpfStats {
@@ -130,7 +130,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	printTargets(stdout, tracers, results, bpfNs)
+	printTargets(stdout, v, tracers, results, bpfNs)
 	return nil
 }
 
@@ -322,22 +322,32 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-// printVerdict says whether the noise control held. Without a control the
-// run is neither valid nor void, and says so.
-func printVerdict(out io.Writer, tracers []*tracer, results map[string][]pairResult) {
+// verdict is what the noise control says of a run.
+type verdict string
+
+const (
+	valid     verdict = "valid"
+	void      verdict = "VOID"
+	unchecked verdict = "unchecked" // no control ran
+)
+
+// judge prints and returns whether the noise control held. Without a
+// control the run is neither valid nor void, and says so.
+func judge(out io.Writer, tracers []*tracer, results map[string][]pairResult) verdict {
 	for _, t := range tracers {
 		if !t.control || len(results[t.name]) == 0 {
 			continue
 		}
 		r := medianFigures(results[t.name]).ratio
 		if r < controlLow || r > controlHigh {
-			fmt.Fprintf(out, "VOID: control %s ratio=%.3f is outside %.2f-%.2f: the machine was too noisy for these figures; run again\n", t.name, r, controlLow, controlHigh)
-		} else {
-			fmt.Fprintf(out, "valid: control %s ratio=%.3f is within %.2f-%.2f\n", t.name, r, controlLow, controlHigh)
+			fmt.Fprintf(out, "%s: control %s ratio=%.3f is outside %.2f-%.2f: the machine was too noisy for these figures; run again\n", void, t.name, r, controlLow, controlHigh)
+			return void
 		}
-		return
+		fmt.Fprintf(out, "%s: control %s ratio=%.3f is within %.2f-%.2f\n", valid, t.name, r, controlLow, controlHigh)
+		return valid
 	}
-	fmt.Fprintln(out, "unchecked: the bt-count control did not run, so noise could not be ruled out")
+	fmt.Fprintf(out, "%s: the bt-count control did not run, so noise could not be ruled out\n", unchecked)
+	return unchecked
 }
 
 // bpfStatsRun measures the BPF cost per event of t at a fixed load, with
@@ -408,8 +418,9 @@ func measurePrograms(ctx context.Context, w *workload, r *running, cfg config) (
 }
 
 // printTargets checks twtrace's medians against issue 2's targets (and
-// twtrace-nomatch's ratio against issue 7's).
-func printTargets(out io.Writer, tracers []*tracer, results map[string][]pairResult, bpfNs map[string]float64) {
+// twtrace-nomatch's ratio against issue 7's), saying when the run was not
+// valid and the checks are not to be believed.
+func printTargets(out io.Writer, v verdict, tracers []*tracer, results map[string][]pairResult, bpfNs map[string]float64) {
 	for _, t := range tracers {
 		rs := results[t.name]
 		if !strings.HasPrefix(t.name, "twtrace") || len(rs) == 0 {
@@ -445,7 +456,7 @@ func printTargets(out io.Writer, tracers []*tracer, results map[string][]pairRes
 				check(fmt.Sprintf("bpf_ns_per_event=%.0f<=%d", ns, targetBPFPerEvent), ns <= targetBPFPerEvent)
 			}
 		}
-		fmt.Fprintf(out, "targets tracer=%s: %s\n", t.name, strings.Join(checks, "; "))
+		fmt.Fprintf(out, "targets tracer=%s run=%s: %s\n", t.name, v, strings.Join(checks, "; "))
 	}
 }
 
