@@ -7,12 +7,25 @@
 //	vmtest -init vminit -kernel K1 -kernel K2 ... -- bins... [-- test-args...]
 //
 // Every guest boots the same initramfs, written here in Go: cmd/vminit as
-// PID 1, the binaries, their arguments and any -tool. vminit runs the
-// binaries with VMTEST=1 in their environment, prints their output on the
-// console (copied here, each line prefixed with "[<kernel>] ") and reports
-// each exit code on a second serial port, which decides the result. A
-// kernel fails if a binary exits non-zero, the guest never reports that it
-// finished (a panic), or -timeout passes. The last line is
+// PID 1, the binaries, their arguments and any -tool; plus, per kernel, the
+// config and modules that fetch-kernels.sh keeps next to its image. To run
+// one test on one kernel by hand, after `make vmtest` has fetched and built
+// everything once:
+//
+//	go run ./cmd/vmtest -init .vmtest/vminit -tool ip -tool ss \
+//	  -kernel ~/.cache/twtrace-vmtest/6.1.0-50-cloud-amd64/vmlinuz \
+//	  -- .vmtest/bins/tracer.test -- -test.v -test.run TestClientClosesFirst
+//
+// vminit runs the binaries with VMTEST=1 in their environment, prints their
+// output on the console (copied here, each line prefixed with "[<kernel>] ")
+// and reports each exit code on a second serial port, which decides the
+// result. A kernel fails if a binary exits non-zero, the guest never reports that it
+// finished (a panic), or -timeout passes. Each kernel then gets a line
+//
+//	vmtest: ok <kernel> (<seconds>s)
+//	vmtest: FAIL <kernel> (<seconds>s): <why>
+//
+// in the order given, to build a support table from, and the last line is
 //
 //	vmtest: N passed, M failed
 //
