@@ -58,7 +58,7 @@ func checkPrivileges() error {
 	if hasCaps(unix.CAP_SYS_ADMIN) || hasCaps(capBPF, capPerfmon) {
 		return nil
 	}
-	return errors.New("twtrace needs root (or CAP_BPF and CAP_PERFMON) to trace the kernel: run it with sudo, or replay a recording with -r")
+	return errors.New("tracing the kernel needs root (or CAP_BPF and CAP_PERFMON): run with sudo, or replay a recording with -r")
 }
 
 func hasCaps(caps ...int) bool {
@@ -86,6 +86,9 @@ func checkRingBuf() error {
 	err := features.HaveMapType(ebpf.RingBuf)
 	if errors.Is(err, ebpf.ErrNotSupported) {
 		return errors.New("this kernel has no BPF ring buffer: twtrace needs Linux 5.8 or newer")
+	}
+	if errors.Is(err, unix.EPERM) {
+		return errors.New("cannot probe without privileges")
 	}
 	if err != nil {
 		return fmt.Errorf("probing for the BPF ring buffer: %w", err)

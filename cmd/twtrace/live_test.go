@@ -6,9 +6,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -199,5 +201,28 @@ func TestRecordingOnAFullDisk(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), `"kind":"state"`); n == 0 {
 		t.Errorf("the recording replays no event: %s", rerr.String())
+	}
+}
+
+// TestUnprivileged: without root, tracing fails in one line that says what
+// to do, and the demo still works.
+func TestUnprivileged(t *testing.T) {
+	nettest.RequirePrivileged(t) // to drop privileges with setpriv
+	bin := buildTwtrace(t)
+	if err := os.Chmod(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	nobody := func(args ...string) *exec.Cmd {
+		return exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...)
+	}
+	out, err := nobody("-o", "json").CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitError || strings.Count(string(out), "\n") != 1 ||
+		!strings.Contains(string(out), "needs root") {
+		t.Errorf("as nobody: %v, %q; want exit 1 and one line about root", err, out)
+	}
+	out, err = nobody("--demo", "-o", "json", "-c", "5").Output()
+	if err != nil || strings.Count(string(out), `"kind":"state"`) == 0 {
+		t.Errorf("--demo as nobody: %v, %q", err, out)
 	}
 }
