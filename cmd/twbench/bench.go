@@ -93,7 +93,8 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		if t.control {
 			unmount, err := ensureTracefs(stdout)
 			if err != nil {
-				return err
+				fmt.Fprintf(stdout, "# note: %s skipped: %v\n", t.name, err)
+				continue
 			}
 			defer unmount()
 		}
