@@ -135,13 +135,12 @@ struct {
 	__type(value, __u64);
 } connecting SEC(".maps");
 
-/* What the precise backends (precise.h) carry from one kernel function to
- * the next on a CPU. Every function involved runs in softirq or with bottom
- * halves disabled, so nothing else runs on the CPU in between. */
+/* What the precise backends (precise.h) carry from the entry of a kernel
+ * function to its return, or to the next one on the CPU. Each of these
+ * functions runs in softirq or with bottom halves disabled, so nothing
+ * else runs on the CPU in between. */
 struct precise_ctx {
 	__u64 alloc_sk;   /* kprobes: inet_twsk_alloc's socket, entry to return */
-	__u64 birth_sk;   /* the closing socket inet_twsk_alloc just decided */
-	__u64 birth_tw;   /* its tw; 0 = none (tcp_max_tw_buckets overflow) */
 	__u64 tsp_tw;     /* the tw tcp_timewait_state_process is handling */
 	__u64 verdict_tw; /* the tw whose last verdict was TCP_TW_SYN/RST */
 	__u64 unique_tw;  /* kprobes: tcp_twsk_unique's tw, entry to return */
@@ -159,6 +158,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct precise_ctx);
 } precise_cpu SEC(".maps");
+
+/* births: the tw inet_twsk_alloc made for a closing socket (0: none, an
+ * overflow), keyed by the socket's address. Inserted when inet_twsk_alloc
+ * returns, inside tcp_time_wait; deleted by the socket's ->CLOSE
+ * (set_state), which tcp_time_wait makes before it returns, or by
+ * tcp_time_wait's return (fentry backend). Not per CPU: tcp_time_wait may
+ * run in process context with bottom halves enabled (socket backlog), so
+ * softirqs that close other sockets run in between, and the task may move
+ * to another CPU. Only sockets in scope get an entry; the LRU bounds what
+ * the kprobe backend, without the cleanup, could leave. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} births SEC(".maps");
 
 /* The process whose connect() takes over a tw. */
 struct reuser {

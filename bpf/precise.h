@@ -26,28 +26,25 @@ static __always_inline struct precise_ctx *get_pctx(void)
  * takes the birth with take_birth) before it returns. */
 static __always_inline void on_tw_alloc(const struct sock *sk, __u64 tw)
 {
-	struct precise_ctx *c = get_pctx();
+	__u64 key = (__u64)sk;
+	struct tuple t = {};
 
-	if (!c)
-		return;
 	/* DCCP shared inet_twsk_alloc until 6.16. */
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP) {
-		c->birth_sk = 0;
+	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
 		return;
-	}
-	c->birth_sk = (__u64)sk;
-	c->birth_tw = tw;
+	read_tuple(&sk->__sk_common, &t);
+	if (in_scope(&t))
+		bpf_map_update_elem(&births, &key, &tw, BPF_ANY);
 }
 
 /* on_time_wait_done: tcp_time_wait returned. Its set_state took the birth,
- * or never will (a socket out of scope): forget it either way, so that it
- * cannot match a later socket at the same address. */
-static __always_inline void on_time_wait_done(void)
+ * or never will: forget it either way, so that it cannot match a later
+ * socket at the same address. */
+static __always_inline void on_time_wait_done(const struct sock *sk)
 {
-	struct precise_ctx *c = get_pctx();
+	__u64 key = (__u64)sk;
 
-	if (c)
-		c->birth_sk = 0;
+	bpf_map_delete_elem(&births, &key);
 }
 
 /* take_birth reports whether the birth hooks decided sk's close, and
@@ -55,13 +52,13 @@ static __always_inline void on_time_wait_done(void)
  * The tw is hashed and its timer armed by now. */
 static __always_inline bool take_birth(const struct sock *sk, struct birth *b)
 {
-	struct precise_ctx *c = get_pctx();
+	__u64 key = (__u64)sk, *twp = bpf_map_lookup_elem(&births, &key);
 	struct inet_timewait_sock *tw;
 
-	if (!c || c->birth_sk != (__u64)sk)
+	if (!twp)
 		return false;
-	c->birth_sk = 0;
-	tw = (struct inet_timewait_sock *)c->birth_tw;
+	tw = (struct inet_timewait_sock *)*twp;
+	bpf_map_delete_elem(&births, &key);
 	if (tw) {
 		b->tw = (__u64)tw;
 		b->substate = BPF_CORE_READ(tw, tw_substate);

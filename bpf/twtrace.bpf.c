@@ -85,9 +85,9 @@ int BPF_PROG(tw_fx_alloc, const struct sock *sk, void *dr, int state,
 }
 
 SEC("fexit/tcp_time_wait")
-int BPF_PROG(tw_fx_timewait)
+int BPF_PROG(tw_fx_timewait, struct sock *sk)
 {
-	on_time_wait_done();
+	on_time_wait_done(sk);
 	return 0;
 }
 
@@ -212,13 +212,6 @@ int BPF_KRETPROBE(tw_kr_alloc, struct inet_timewait_sock *tw)
 
 	if (c && c->alloc_sk)
 		on_tw_alloc((const struct sock *)c->alloc_sk, (__u64)tw);
-	return 0;
-}
-
-SEC("kretprobe/tcp_time_wait")
-int BPF_KRETPROBE(tw_kr_timewait)
-{
-	on_time_wait_done();
 	return 0;
 }
 

@@ -109,7 +109,7 @@ var groups = []group{
 				{{"tw_kp_abort", "tcp_abort", kprobe}, {"tw_kr_abort", "tcp_abort", kretprobe}},
 			},
 			extraLoss: "purges are told by the namespace's reference count, ss -K kills are reported as unknown",
-			note:      "kprobes on inet_twsk_alloc, tcp_time_wait, tcp_timewait_state_process, tcp_twsk_unique, inet_twsk_deschedule_put, tw_timer_handler, inet_twsk_free; end causes seen directly",
+			note:      "kprobes on inet_twsk_alloc, tcp_timewait_state_process, tcp_twsk_unique, inet_twsk_deschedule_put, tw_timer_handler, inet_twsk_free; end causes seen directly",
 			precise:   true,
 		},
 		{
@@ -168,7 +168,6 @@ func kprobeTW(*kernelFuncs) ([]hook, error) {
 	return []hook{
 		{"tw_kp_alloc", "inet_twsk_alloc", kprobe},
 		{"tw_kr_alloc", "inet_twsk_alloc", kretprobe},
-		{"tw_kr_timewait", "tcp_time_wait", kretprobe},
 		{"tw_kp_tsp", "tcp_timewait_state_process", kprobe},
 		{"tw_kr_tsp", "tcp_timewait_state_process", kretprobe},
 		{"tw_kp_unique", "tcp_twsk_unique", kprobe},

@@ -68,8 +68,6 @@ type twtracePendingBirth struct {
 type twtracePreciseCtx struct {
 	_           structs.HostLayout
 	AllocSk     uint64
-	BirthSk     uint64
-	BirthTw     uint64
 	TspTw       uint64
 	VerdictTw   uint64
 	UniqueTw    uint64
@@ -153,6 +151,7 @@ type twtraceTwInfo struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	twtraceMapBirths         = "births"
 	twtraceMapConnecting     = "connecting"
 	twtraceMapCpuSlot        = "cpu_slot"
 	twtraceMapEvents         = "events"
@@ -195,7 +194,6 @@ const (
 	twtraceProgTwKrAbort     = "tw_kr_abort"
 	twtraceProgTwKrAlloc     = "tw_kr_alloc"
 	twtraceProgTwKrPurge     = "tw_kr_purge"
-	twtraceProgTwKrTimewait  = "tw_kr_timewait"
 	twtraceProgTwKrTsp       = "tw_kr_tsp"
 	twtraceProgTwKrUnique    = "tw_kr_unique"
 	twtraceProgTwRxReset     = "tw_rx_reset"
@@ -289,7 +287,6 @@ type twtraceProgramSpecs struct {
 	TwKrAbort     *ebpf.ProgramSpec `ebpf:"tw_kr_abort"`
 	TwKrAlloc     *ebpf.ProgramSpec `ebpf:"tw_kr_alloc"`
 	TwKrPurge     *ebpf.ProgramSpec `ebpf:"tw_kr_purge"`
-	TwKrTimewait  *ebpf.ProgramSpec `ebpf:"tw_kr_timewait"`
 	TwKrTsp       *ebpf.ProgramSpec `ebpf:"tw_kr_tsp"`
 	TwKrUnique    *ebpf.ProgramSpec `ebpf:"tw_kr_unique"`
 	TwRxReset     *ebpf.ProgramSpec `ebpf:"tw_rx_reset"`
@@ -304,6 +301,7 @@ type twtraceProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceMapSpecs struct {
+	Births       *ebpf.MapSpec `ebpf:"births"`
 	Connecting   *ebpf.MapSpec `ebpf:"connecting"`
 	CpuSlot      *ebpf.MapSpec `ebpf:"cpu_slot"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
@@ -359,6 +357,7 @@ func (o *twtraceObjects) Close() error {
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtraceMaps struct {
+	Births       *ebpf.Map `ebpf:"births"`
 	Connecting   *ebpf.Map `ebpf:"connecting"`
 	CpuSlot      *ebpf.Map `ebpf:"cpu_slot"`
 	Events       *ebpf.Map `ebpf:"events"`
@@ -377,6 +376,7 @@ type twtraceMaps struct {
 
 func (m *twtraceMaps) Close() error {
 	return _TwtraceClose(
+		m.Births,
 		m.Connecting,
 		m.CpuSlot,
 		m.Events,
@@ -445,7 +445,6 @@ type twtracePrograms struct {
 	TwKrAbort     *ebpf.Program `ebpf:"tw_kr_abort"`
 	TwKrAlloc     *ebpf.Program `ebpf:"tw_kr_alloc"`
 	TwKrPurge     *ebpf.Program `ebpf:"tw_kr_purge"`
-	TwKrTimewait  *ebpf.Program `ebpf:"tw_kr_timewait"`
 	TwKrTsp       *ebpf.Program `ebpf:"tw_kr_tsp"`
 	TwKrUnique    *ebpf.Program `ebpf:"tw_kr_unique"`
 	TwRxReset     *ebpf.Program `ebpf:"tw_rx_reset"`
@@ -486,7 +485,6 @@ func (p *twtracePrograms) Close() error {
 		p.TwKrAbort,
 		p.TwKrAlloc,
 		p.TwKrPurge,
-		p.TwKrTimewait,
 		p.TwKrTsp,
 		p.TwKrUnique,
 		p.TwRxReset,
