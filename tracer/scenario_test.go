@@ -10,10 +10,20 @@ import (
 
 	"github.com/twtrace/twtrace/internal/event"
 	"github.com/twtrace/twtrace/internal/nettest"
+	"github.com/twtrace/twtrace/internal/vmtest"
 	"github.com/twtrace/twtrace/tracer"
 )
 
-const awaitEvents = 10 * time.Second
+// awaitEvents bounds the wait for what a scenario must produce. A vmtest
+// guest emulates its CPUs 50-80 times slower than the host, and namespace
+// teardown there waits for several RCU grace periods.
+var awaitEvents = 10 * time.Second
+
+func init() {
+	if vmtest.InVM() {
+		awaitEvents = time.Minute
+	}
+}
 
 // TestClientClosesFirst: the client's close makes its tw, owned by the
 // client although the tw is created in softirq; the server only sees the
