@@ -51,6 +51,7 @@ var checks = []struct {
 	{"privileges", "root or CAP_BPF+CAP_PERFMON", checkPrivileges},
 	{"kernel BTF", "/sys/kernel/btf/vmlinux", checkBTF},
 	{"ring buffer", "BPF ring buffer supported", checkRingBuf},
+	{"task storage", "BPF task storage supported", checkTaskStorage},
 }
 
 func checkPrivileges() error {
@@ -82,16 +83,25 @@ func checkBTF() error {
 	return nil
 }
 
-func checkRingBuf() error {
-	err := features.HaveMapType(ebpf.RingBuf)
+func checkRingBuf() error { return probeMap(ebpf.RingBuf, "BPF ring buffer", "5.8") }
+
+// checkTaskStorage: twtrace keeps what it knows about sockets and tasks in
+// socket and task storage; a kernel without the task storage map type
+// (before 5.11) fails later, when the maps are created, less clearly.
+func checkTaskStorage() error { return probeMap(ebpf.TaskStorage, "BPF task storage", "5.11") }
+
+// probeMap reports whether the kernel creates maps of type typ, named what,
+// which came in Linux version since.
+func probeMap(typ ebpf.MapType, what, since string) error {
+	err := features.HaveMapType(typ)
 	if errors.Is(err, ebpf.ErrNotSupported) {
-		return errors.New("this kernel has no BPF ring buffer: twtrace needs Linux 5.8 or newer")
+		return fmt.Errorf("this kernel has no %s: twtrace needs Linux %s or newer", what, since)
 	}
 	if errors.Is(err, unix.EPERM) {
 		return errors.New("cannot probe without privileges")
 	}
 	if err != nil {
-		return fmt.Errorf("probing for the BPF ring buffer: %w", err)
+		return fmt.Errorf("probing for the %s: %w", what, err)
 	}
 	return nil
 }
