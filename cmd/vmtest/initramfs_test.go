@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -55,5 +58,43 @@ func TestKernelName(t *testing.T) {
 		if got := kernelName(path); got != want {
 			t.Errorf("kernelName(%s) = %s, want %s", path, got, want)
 		}
+	}
+}
+
+func TestWriteKernelFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "7.3.4+deb13-cloud-amd64")
+	for name, data := range map[string]string{
+		"vmlinuz":                    "image",
+		"config":                     "CONFIG_HZ=250\n",
+		"modules/00-inet_diag.ko.xz": "a",
+		"modules/01-tcp_diag.ko.xz":  "b",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := writeKernelFiles(&buf, filepath.Join(dir, "vmlinuz"), "7.3.4+deb13-cloud-amd64"); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range readCPIO(t, buf.Bytes()) {
+		got = append(got, e.name+"="+e.data)
+	}
+	want := "[boot= boot/config-7.3.4+deb13-cloud-amd64=CONFIG_HZ=250\n modules.d= modules.d/00-inet_diag.ko.xz=a modules.d/01-tcp_diag.ko.xz=b]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+
+	// An image without them, such as one built by hand, gets an empty archive.
+	buf.Reset()
+	if err := writeKernelFiles(&buf, filepath.Join(t.TempDir(), "bzImage"), "bzImage"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readCPIO(t, buf.Bytes()); len(got) != 0 {
+		t.Errorf("got %v, want nothing", got)
 	}
 }
