@@ -43,6 +43,9 @@ type outcome struct {
 // kernel's name; qemu is killed once q.timeout has passed.
 func (q *qemu) boot(ctx context.Context, i int, kernel string) outcome {
 	name := kernelName(kernel)
+	if ctx.Err() != nil {
+		return outcome{name, 0, errors.New("not run: interrupted")}
+	}
 	prefix := "[" + name + "] "
 	status := filepath.Join(q.dir, fmt.Sprintf("status-%d", i))
 	initrd := filepath.Join(q.dir, fmt.Sprintf("initramfs-%d.cpio", i))
