@@ -83,6 +83,20 @@ func (o *objects) unload(names []string) {
 	}
 }
 
+// recursionMisses sums the runs of the programs that the kernel skipped
+// because one of them was already running on that CPU. Kernels before 5.12
+// do not count them, and a program whose statistics cannot be read counts
+// nothing: losing this count must not stop the tracing.
+func (o *objects) recursionMisses() uint64 {
+	var n uint64
+	for _, p := range o.progs {
+		if st, err := p.Stats(); err == nil {
+			n += st.RecursionMisses
+		}
+	}
+	return n
+}
+
 // Close frees every program and map.
 func (o *objects) Close() {
 	for _, p := range o.progs {

@@ -53,12 +53,14 @@ type Tracer struct {
 	lostMap *ebpf.Map
 	lostBuf []uint64
 	lostSum uint64
-	stats   Stats
+	// misses is the programs' skipped runs as read at missesAt.
+	misses, missesAt uint64
+	stats            Stats
 }
 
 // Stats counts what a Tracer could not deliver.
 type Stats struct {
-	Lost uint64 // records the kernel had no ring-buffer room for
+	Lost uint64 // records the kernel had no ring-buffer room for, and skipped program runs
 }
 
 // Open checks the kernel, loads the BPF programs, attaches them and starts
@@ -209,14 +211,25 @@ func (t *Tracer) Read(ctx context.Context, h Handler) error {
 	return nil
 }
 
-// reportLost turns an increase of the kernel's drop counter into a
-// KindLost event.
+// missesEvery is how often the programs' skipped runs are read: one
+// system call per program, too many for every drain.
+const missesEvery = uint64(time.Second)
+
+// reportLost turns an increase of the kernel's drop counters into a
+// KindLost event: records the ring buffer had no room for, and runs of
+// twtrace's programs that the kernel skipped because one of them was
+// already running on that CPU (a softirq interrupting it), each of which
+// may have carried an event.
 func (t *Tracer) reportLost(h Handler) error {
 	var zero uint32
 	if err := t.lostMap.Lookup(&zero, t.lostBuf); err != nil {
 		return fmt.Errorf("reading the lost-event counter: %w", err)
 	}
-	var sum uint64
+	now := monotonicNow()
+	if now-t.missesAt >= missesEvery {
+		t.misses, t.missesAt = t.objs.recursionMisses(), now
+	}
+	sum := t.misses
 	for _, n := range t.lostBuf {
 		sum += n
 	}
