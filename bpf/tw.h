@@ -224,8 +224,10 @@ static __always_inline __u8 kill_cause(struct cpu_slot *slot, struct inet_timewa
 }
 
 /* on_kfree_skb: the kernel dropped a segment. Right after a tw cancel on
- * this CPU, an RST for the tw's ports is the one that killed it: an
- * in-window RST is consumed by the kill and then discarded. */
+ * this CPU, a segment for the tw's ports is the one that killed it, then
+ * discarded: an in-window RST (RFC 1337), or a segment the tw answered
+ * with an RST (TCP_TW_RST; kernels before 6.10 have no tcp_send_reset
+ * tracepoint on that path to tell it earlier). */
 static __always_inline int on_kfree_skb(struct sk_buff *skb)
 {
 	struct cpu_slot *slot = get_slot();
@@ -243,8 +245,8 @@ static __always_inline int on_kfree_skb(struct sk_buff *skb)
 	if (proto != IPPROTO_TCP ||
 	    bpf_probe_read_kernel(&th, sizeof(th), head + BPF_CORE_READ(skb, transport_header)))
 		return 0;
-	if (th.rst && bpf_ntohs(th.dest) == slot->t.sport && bpf_ntohs(th.source) == slot->t.dport)
-		emit_hint(slot, CAUSE_RST);
+	if (bpf_ntohs(th.dest) == slot->t.sport && bpf_ntohs(th.source) == slot->t.dport)
+		emit_hint(slot, th.rst ? CAUSE_RST : CAUSE_TW_RST);
 	return 0;
 }
 
