@@ -97,6 +97,8 @@ type capture struct {
 	causes []event.Cause
 	// inferring: the backend deduces end causes other than expiry.
 	inferring bool
+	// lossy: the test makes the kernel lose events on purpose.
+	lossy bool
 }
 
 func (c *capture) Event(e *event.Event) {
@@ -137,6 +139,9 @@ func traceInto(t *testing.T, ns *nettest.NS, cfg tracer.Config, c *capture) *cap
 		}
 		tr.Close()
 		c.checkCauses(t)
+		if lost := count(c.snapshot(), kind(event.KindLost)); t.Failed() && lost > 0 && !c.lossy {
+			t.Logf("twtrace reported lost events %d times: a missing or incomplete event above may be one of them", lost)
+		}
 	})
 	return c
 }
@@ -160,6 +165,11 @@ func (c *capture) await(t *testing.T, timeout time.Duration, what string, match 
 			return evs
 		}
 		if time.Now().After(deadline) {
+			if lost := count(evs, kind(event.KindLost)); lost > 0 && vmtest.InVM() && !c.lossy {
+				// With one emulated CPU, softirqs often run inside a
+				// program, and the kernel skips the nested run.
+				t.Skipf("the kernel skipped some of twtrace's program runs (%d lost reports): %s cannot be counted", lost, what)
+			}
 			t.Fatalf("after %v, still waiting for %s; saw:\n%s", timeout, what, dump(evs))
 		}
 		time.Sleep(20 * time.Millisecond)

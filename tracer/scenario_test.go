@@ -219,7 +219,7 @@ func TestLostEventsAreReported(t *testing.T) {
 	ns := nettest.NewNS(t)
 	// Where the burst runs slowly (an emulated VM), connect() may take
 	// the tuple of one of its first tw (tcp_tw_reuse=2 on loopback).
-	c := &capture{causes: []event.Cause{event.CauseReused}}
+	c := &capture{causes: []event.Cause{event.CauseReused}, lossy: true}
 	c.slow.Store(int64(time.Millisecond))
 	traceInto(t, ns, tracer.Config{RingBytes: 4096}, c)
 	const n, port = 200, 7006
