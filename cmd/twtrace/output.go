@@ -13,6 +13,7 @@ import (
 type lineSink struct {
 	w    *bufio.Writer
 	json bool
+	enc  event.JSONEncoder
 	buf  []byte
 	err  error
 }
@@ -37,7 +38,7 @@ func (s *lineSink) header(m *event.Meta) error {
 
 func (s *lineSink) Event(e *event.Event) {
 	if s.json {
-		s.buf = event.AppendJSON(s.buf[:0], e)
+		s.buf = s.enc.Append(s.buf[:0], e)
 	} else {
 		s.buf = event.AppendTable(s.buf[:0], e)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func sample() Event {
@@ -96,16 +97,32 @@ func TestTableLine(t *testing.T) {
 func TestEncodersDoNotAllocate(t *testing.T) {
 	e := sample()
 	buf := make([]byte, 0, 1024)
-	if n := testing.AllocsPerRun(100, func() { buf = AppendJSON(buf[:0], &e) }); n != 0 {
-		t.Errorf("AppendJSON: %v allocations per event", n)
+	var enc JSONEncoder
+	if n := testing.AllocsPerRun(100, func() { e.WallNS += 3e8; buf = enc.Append(buf[:0], &e) }); n != 0 {
+		t.Errorf("JSONEncoder: %v allocations per event", n)
 	}
 }
 
-func BenchmarkAppendJSON(b *testing.B) {
+func BenchmarkJSONEncoder(b *testing.B) {
 	e := sample()
 	buf := make([]byte, 0, 1024)
+	var enc JSONEncoder
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = AppendJSON(buf[:0], &e)
+		e.WallNS++ // a stream: new nanoseconds, mostly the same second
+		buf = enc.Append(buf[:0], &e)
+	}
+}
+
+// The encoder's cached second must never leak into the next one, nor
+// differ from the standard formatting.
+func TestJSONEncoderTimes(t *testing.T) {
+	var enc JSONEncoder
+	for _, ns := range []int64{0, 1, 999_999_999, 1e9, 1795276821485553396, 1795276821999999999,
+		1795276822000000000, 1795276821485553396, -1, -1e9 - 5} {
+		got := string(enc.appendTime(nil, ns))
+		if want := time.Unix(0, ns).UTC().Format(TimeLayout); got != want {
+			t.Errorf("%d: got %s, want %s", ns, got, want)
+		}
 	}
 }
