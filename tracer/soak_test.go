@@ -65,7 +65,7 @@ func (c *tally) read(f func(*tally) uint64) uint64 {
 // TestMixedSoak interleaves every way out of TIME_WAIT with a churn
 // workload for a minute, under a bucket limit that overflows, and checks
 // twtrace's totals against the kernel's: the tw count, and every counter
-// that exists for a cause.
+// that exists for a cause, exactly up to the events twtrace said it lost.
 func TestMixedSoak(t *testing.T) {
 	nettest.RequirePrivileged(t)
 	if testing.Short() || vmtest.InVM() {
@@ -121,11 +121,20 @@ func TestMixedSoak(t *testing.T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t.Logf("events: %v causes: %v lost: %d", c.kinds, c.causes, c.lost)
-	if c.lost != 0 {
-		t.Fatalf("%d events lost: the totals cannot match", c.lost)
+	// The kernel skips a program run that would nest inside a run of the
+	// same program on that CPU (a softirq arriving while it runs in
+	// process context); twtrace counts those as lost, never silently. They
+	// are rare, and each can move a total by one at most.
+	var events uint64
+	for _, n := range c.kinds {
+		events += n
 	}
-	if got, want := int64(c.kinds[event.KindTWEnter])-int64(c.kinds[event.KindTWExit]), int64(tw)-int64(tw0); got != want {
-		t.Errorf("tw_enter - tw_exit = %d, sockstat tw changed by %d", got, want)
+	if c.lost*10000 > events {
+		t.Fatalf("%d of %d events lost: more than 1 in 10,000", c.lost, events)
+	}
+	near := func(got, want int64) bool { return got-want <= int64(c.lost) && want-got <= int64(c.lost) }
+	if got, want := int64(c.kinds[event.KindTWEnter])-int64(c.kinds[event.KindTWExit]), int64(tw)-int64(tw0); !near(got, want) {
+		t.Errorf("tw_enter - tw_exit = %d, sockstat tw changed by %d (%d events lost)", got, want, c.lost)
 	}
 	counters := []struct {
 		name string
@@ -137,8 +146,8 @@ func TestMixedSoak(t *testing.T) {
 		{"TWKilled", c.shortTW},
 	}
 	for _, k := range counters {
-		if want := ext[k.name] - ext0[k.name]; k.got != want {
-			t.Errorf("twtrace counted %d for TcpExt %s, the kernel %d", k.got, k.name, want)
+		if want := ext[k.name] - ext0[k.name]; !near(int64(k.got), int64(want)) {
+			t.Errorf("twtrace counted %d for TcpExt %s, the kernel %d (%d events lost)", k.got, k.name, want, c.lost)
 		}
 	}
 	for _, cause := range []event.Cause{event.CauseReused, event.CauseSYN, event.CauseRST, event.CauseTWRST, event.CauseDestroyed} {
