@@ -9,6 +9,7 @@ import (
 	"github.com/twtrace/twtrace/internal/aggregate"
 	"github.com/twtrace/twtrace/internal/event"
 	"github.com/twtrace/twtrace/internal/filter"
+	"github.com/twtrace/twtrace/internal/netns"
 	"github.com/twtrace/twtrace/tracer"
 )
 
@@ -45,7 +46,7 @@ func (l *lockedAggregate) summary() *aggregate.Summary {
 // whether the peer's FIN comes with its ACK.
 func TestLiveInventoryMatchesKernel(t *testing.T) {
 	sc := newScene(t)
-	ino, err := NetNSInode(sc.path)
+	ino, err := netns.Inode(sc.path)
 	if err != nil {
 		t.Fatal(err)
 	}

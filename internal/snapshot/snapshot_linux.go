@@ -3,14 +3,13 @@ package snapshot
 import (
 	"errors"
 	"fmt"
-	"os"
-	"syscall"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
+	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/twtrace/twtrace/internal/event"
+	"github.com/twtrace/twtrace/internal/netns"
 )
 
 // timerTW is the idiag_timer value of a TIME_WAIT socket (tw); its
@@ -32,9 +31,16 @@ const dumpTries = 10
 // used, as ss would show it: a few sockets that came or went during it
 // may be missing or listed twice.
 func Take(netnsPath string) ([]event.Socket, error) {
-	ino, err := NetNSInode(netnsPath)
+	self := netnsPath == ""
+	if self {
+		netnsPath = "/proc/self/ns/net"
+	}
+	ino, err := netns.Inode(netnsPath)
 	if err != nil {
 		return nil, err
+	}
+	if self {
+		netnsPath = ""
 	}
 	h, err := handleAt(netnsPath)
 	if err != nil {
@@ -70,7 +76,7 @@ func handleAt(path string) (*netlink.Handle, error) {
 		}
 		return h, nil
 	}
-	ns, err := netns.GetFromPath(path)
+	ns, err := vnetns.GetFromPath(path)
 	if err != nil {
 		return nil, fmt.Errorf("opening netns %s: %w", path, err)
 	}
@@ -124,21 +130,4 @@ func fromDiag(d *netlink.Socket, netnsIno uint32, mono uint64) event.Socket {
 		s.State, s.Substate = event.TimeWait, event.State(d.State)
 	}
 	return s
-}
-
-// NetNSInode returns the inode that names the network namespace at path
-// (empty for the current one), the number events carry as netns.
-func NetNSInode(path string) (uint32, error) {
-	if path == "" {
-		path = "/proc/self/ns/net"
-	}
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0, fmt.Errorf("reading netns: %w", err)
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return 0, fmt.Errorf("reading netns %s: no inode", path)
-	}
-	return uint32(st.Ino), nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/twtrace/twtrace/internal/aggregate"
 	"github.com/twtrace/twtrace/internal/event"
+	"github.com/twtrace/twtrace/internal/netns"
 )
 
 const clientCloses, serverCloses = 4, 2
@@ -136,7 +137,7 @@ func TestTakeMatchesKernel(t *testing.T) {
 		t.Errorf("Take lists\n  %s\nss shows\n  %s", strings.Join(listed, "\n  "), strings.Join(shown, "\n  "))
 	}
 
-	ino, err := NetNSInode(sc.path)
+	ino, err := netns.Inode(sc.path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +270,7 @@ func TestSeedCountsLikeKernel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Take: %v", err)
 	}
-	ino, err := NetNSInode(sc.path)
+	ino, err := netns.Inode(sc.path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +357,7 @@ func TestExhaustionFlagged(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Take: %v", err)
 	}
-	ino, err := NetNSInode(path)
+	ino, err := netns.Inode(path)
 	if err != nil {
 		t.Fatal(err)
 	}
