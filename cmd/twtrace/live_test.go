@@ -179,9 +179,12 @@ func TestRecordingOnAFullDisk(t *testing.T) {
 	go func() {
 		done <- realMain([]string{"--netns", ns.Path, "-w", file, "--no-tui", "--duration", "60s"}, io.Discard, &errw)
 	}()
-	for {
+	for deadline := time.Now().Add(time.Minute); ; {
 		if _, err := os.Stat(file); err == nil {
 			break // the header is written once the tracer is attached
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the recording never started: %s", errw.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twtrace/twtrace/internal/nettest"
+	"github.com/twtrace/twtrace/internal/vmtest"
 )
 
 // terminal is the real twtrace binary running in a tmux pane of its own
@@ -25,6 +26,9 @@ type terminal struct {
 // buildTwtrace builds the command under test once per test.
 func buildTwtrace(t *testing.T) string {
 	t.Helper()
+	if vmtest.InVM() {
+		t.Skip("builds the binary with the Go toolchain, which a test VM has not")
+	}
 	bin := filepath.Join(t.TempDir(), "twtrace")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("building twtrace: %v\n%s", err, out)
