@@ -82,14 +82,12 @@ struct {
 	__type(value, struct tw_info);
 } tw_info SEC(".maps");
 
-/* The last tw timer event on this CPU, when it was the very last timer
- * event of any kind here. A tw timer start followed by its full socket's
- * ->CLOSE on the same CPU is a new tw (handoff); a cancel followed by a
- * start of the same tw is a reschedule. Any other timer event clears it,
- * so only back-to-back pairs match. */
+/* The last tw timer cancel on this CPU, when it was the very last timer
+ * event of any kind here: a start of the same tw right after is a
+ * reschedule, and what follows names a kill (emit_hint). Any other timer
+ * event clears it, so only back-to-back pairs match. */
 enum slot_kind {
 	SLOT_EMPTY = 0,
-	SLOT_START = 1,
 	SLOT_CANCEL = 2,
 };
 
@@ -105,15 +103,13 @@ struct cpu_slot {
 	struct tuple t;
 	struct tw_info info; /* SLOT_CANCEL: the cancelled tw's entry, with has_info */
 	__u64 tw;
-	__s64 timeout;
 	__u64 rst_tw;    /* the tw that tcp_send_reset last answered for here */
 	__u64 rst_ts;
 	__u8 kind;
-	__u8 substate;
 	__u8 family;
 	__u8 shown;      /* SLOT_CANCEL: the cancel was reported */
 	__u8 has_info;
-	__u8 _pad[3];
+	__u8 _pad[4];
 };
 
 /* cpu_slot: one per CPU, overwritten by every timer event (see above). */
@@ -216,9 +212,9 @@ struct pending_birth {
 
 /* pending_birth: keyed by tuple. Inserted by the tw timer start of a new tw;
  * deleted by its socket's ->CLOSE, which normally follows at once on the
- * same CPU (cpu_slot). The map covers the other case: softirqs run at the
- * local_bh_enable between the two, or the task migrates (backlog
- * processing is preemptible), and the slot no longer holds the start.
+ * same CPU; keyed by tuple, not by CPU, because softirqs can run at the
+ * local_bh_enable between the two, and the task can migrate (backlog
+ * processing is preemptible).
  * Every start is followed by its close, so entries do not linger; a plain
  * hash, because an LRU's update costs several times more. */
 struct {

@@ -89,12 +89,11 @@ static __always_inline void handoff(const struct birth *b, const struct sk_info 
 
 /* timer_birth finds the tw that took over the closing sk in the timer
  * events (tracepoint backend): its timer was armed just before, for the
- * same tuple (pending_birth). Without one, the close made no tw: an overflow unless a reset
- * explains it. */
+ * same tuple (pending_birth). Without one, the close made no tw: an
+ * overflow unless a reset explains it. */
 static __always_inline void timer_birth(const struct sock *sk, const struct sk_info *st,
 					const struct tuple *t, struct birth *b, bool *overflow)
 {
-	struct cpu_slot *slot = get_slot();
 	struct pending_birth *pb = bpf_map_lookup_elem(&pending_birth, t);
 
 	if (pb) {
@@ -105,8 +104,6 @@ static __always_inline void timer_birth(const struct sock *sk, const struct sk_i
 	} else if (!(st->flags & (SKF_RX_RST | SKF_TX_RST)) && !lingering_abort(sk)) {
 		*overflow = true;
 	}
-	if (slot && slot->kind == SLOT_START && tuple_eq(&slot->t, t))
-		slot->kind = SLOT_EMPTY;
 }
 
 static __always_inline int on_set_state(struct sock *sk, int old, int new)

@@ -113,7 +113,7 @@ static __always_inline struct event *tw_event(__u8 kind, __u64 now, __u64 twaddr
 }
 
 /* on_timer_start: a tw timer was armed. Either a new tw (its full socket's
- * ->CLOSE follows on this CPU: see handoff) or a reschedule of a live one
+ * ->CLOSE follows and finds it in pending_birth) or a reschedule of a live one
  * (the same tw's cancel came just before). */
 static __always_inline int on_timer_start(struct timer_list *timer)
 {
@@ -155,12 +155,8 @@ static __always_inline int on_timer_start(struct timer_list *timer)
 		slot->kind = SLOT_EMPTY;
 		return 0;
 	}
-	slot->kind = SLOT_START;
-	slot->tw = (__u64)tw;
-	slot->t = t;
-	slot->family = family;
-	slot->substate = substate;
-	slot->timeout = left;
+	/* A new tw: its socket's ->CLOSE reports the hand-off. */
+	slot->kind = SLOT_EMPTY;
 	{
 		struct pending_birth pb = { .tw = (__u64)tw, .timeout = left, .substate = substate };
 

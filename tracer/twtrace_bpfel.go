@@ -14,19 +14,17 @@ import (
 )
 
 type twtraceCpuSlot struct {
-	_        structs.HostLayout
-	T        twtraceTuple
-	Info     twtraceTwInfo
-	Tw       uint64
-	Timeout  int64
-	RstTw    uint64
-	RstTs    uint64
-	Kind     uint8
-	Substate uint8
-	Family   uint8
-	Shown    uint8
-	HasInfo  uint8
-	Pad      [3]uint8
+	_       structs.HostLayout
+	T       twtraceTuple
+	Info    twtraceTwInfo
+	Tw      uint64
+	RstTw   uint64
+	RstTs   uint64
+	Kind    uint8
+	Family  uint8
+	Shown   uint8
+	HasInfo uint8
+	Pad     [4]uint8
 }
 
 type twtraceEvent struct {
