@@ -42,7 +42,9 @@ enum sk_flags {
 /* sk_info: per-socket storage. Created by the set_state program on a
  * socket's first transition in scope; freed by the kernel with the socket.
  * BPF_F_CLONE copies a listener's entry (its owner) into every accepted
- * child, which is how a server socket learns its owner in softirq. */
+ * child, which is how a server socket learns its owner in softirq.
+ * Kernels without socket storage for tracing programs (before 5.11) get a
+ * hash keyed by socket address instead (compat.h, sk_info_hashed). */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
@@ -123,7 +125,9 @@ struct {
 /* connecting: per task, the socket it last connect()ed. Set at ->SYN_SENT,
  * inside connect(); a tw killed while the current task holds the same tuple
  * was recycled by it (tcp_tw_reuse, or a bind() to the port). Task storage
- * is freed with the task and costs a pointer chase, not a hash update. */
+ * is freed with the task and costs a pointer chase, not a hash update.
+ * Kernels without task storage (before 5.11) get an LRU hash keyed by
+ * pid_tgid instead (compat.h, connecting_hashed), bounded by its size. */
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -223,3 +227,26 @@ struct {
 	__type(key, struct tuple);
 	__type(value, struct pending_birth);
 } pending_birth SEC(".maps");
+
+/* Where a listener's owner is kept for its accepted children when sk_info
+ * is a hash (compat.h): a hash entry is not cloned into the child. */
+struct listener_key {
+	__u32 netns;
+	__u16 port;
+	__u16 _pad;
+};
+
+struct owner {
+	__u32 pid;
+	char comm[16];
+};
+
+/* listeners: keyed by the listening port. Used only when sk_info_hashed.
+ * Inserted at ->LISTEN (inside listen()); deleted at LISTEN -> CLOSE. One
+ * entry here; Go sizes it when it is used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, struct listener_key);
+	__type(value, struct owner);
+} listeners SEC(".maps");

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common.h"
+#include "compat.h"
 #include "filter.h"
 #include "precise.h"
 
@@ -125,7 +126,7 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	 * inet_sock copy survives. */
 	t.sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 
-	st = bpf_sk_storage_get(&sk_info, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	st = sk_info_get(sk, true);
 	if (!st)
 		return 0;
 	now = bpf_ktime_get_ns();
@@ -137,19 +138,18 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 		st->closer = CLOSER_NONE;
 		st->flags = 0;
 		st->state_ts = 0;
+		listener_child(&t, st);
 	}
 	if (new == TCP_SYN_SENT) {
-		__u64 *conn = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), 0,
-						   BPF_LOCAL_STORAGE_GET_F_CREATE);
-
 		st->role = ROLE_CLIENT;
-		if (conn)
-			*conn = (__u64)sk;
+		connecting_set(sk);
 	}
 	if (process_context(old, new)) {
 		st->pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(st->comm, sizeof(st->comm));
 		st->flags &= ~(SKF_WANT_KNOWN | SKF_WANTED);
+		if (new == TCP_LISTEN)
+			listener_set(&t, st);
 	}
 	settle_closer(st, old, new);
 	if (!(st->flags & SKF_WANT_KNOWN))
@@ -193,6 +193,8 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 			submit(e);
 		}
 	}
+	if (new == TCP_CLOSE)
+		sk_info_closed(sk, &t, old);
 	return 0;
 }
 
@@ -204,7 +206,7 @@ static __always_inline void mark_reset(const struct sock *sk, __u8 flag)
 
 	if (!sk)
 		return;
-	st = bpf_sk_storage_get(&sk_info, (struct sock *)sk, 0, 0);
+	st = sk_info_get((struct sock *)sk, false);
 	if (st)
 		st->flags |= flag;
 }
@@ -239,7 +241,7 @@ static __always_inline void on_accept(struct sock *child)
 
 	if (!child)
 		return;
-	st = bpf_sk_storage_get(&sk_info, child, 0, 0);
+	st = sk_info_get(child, false);
 	if (!st)
 		return;
 	st->pid = bpf_get_current_pid_tgid() >> 32;

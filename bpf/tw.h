@@ -5,6 +5,7 @@
 #pragma once
 
 #include "common.h"
+#include "compat.h"
 #include "filter.h"
 
 /* emit_hint tells Go what killed the tw this CPU just cancelled. */
@@ -172,6 +173,9 @@ struct ns_common___ref {
 struct ns_common___count {
 	refcount_t count;
 } __attribute__((preserve_access_index));
+struct net___count { /* before 5.12: the count is the namespace's own */
+	refcount_t count;
+} __attribute__((preserve_access_index));
 
 /* netns_dying reports a namespace whose last reference is gone: its tw are
  * being purged by the cleanup worker. */
@@ -184,6 +188,8 @@ static __always_inline bool netns_dying(struct inet_timewait_sock *tw)
 		refs = BPF_CORE_READ((struct ns_common___ref *)&net->ns, __ns_ref.refs.counter);
 	else if (bpf_core_field_exists(struct ns_common___count, count))
 		refs = BPF_CORE_READ((struct ns_common___count *)&net->ns, count.refs.counter);
+	else if (bpf_core_field_exists(struct net___count, count))
+		refs = BPF_CORE_READ((struct net___count *)net, count.refs.counter);
 	else
 		return false;
 	return refs == 0;
@@ -206,7 +212,7 @@ static __always_inline __u8 kill_cause(struct cpu_slot *slot, struct inet_timewa
 	}
 	if (netns_dying(tw))
 		return CAUSE_PURGED;
-	skp = bpf_task_storage_get(&connecting, bpf_get_current_task_btf(), 0, 0);
+	skp = connecting_get();
 	if (!skp)
 		return CAUSE_NONE;
 	sk = (struct sock *)*skp;

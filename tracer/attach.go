@@ -266,7 +266,11 @@ func (t *Tracer) attach() error {
 	if err := t.attachAll(state); err != nil {
 		return err
 	}
-	t.hooks = slices.Insert(t.hooks, 0, event.Hook{Group: "state", Backend: "tp_btf", Note: "inet_sock_set_state, tcp_receive_reset, tcp_send_reset"})
+	note := "inet_sock_set_state, tcp_receive_reset, tcp_send_reset"
+	if n := t.storage.note(); n != "" {
+		note += "; " + n
+	}
+	t.hooks = slices.Insert(t.hooks, 0, event.Hook{Group: "state", Backend: "tp_btf", Note: note})
 	return nil
 }
 

@@ -24,9 +24,10 @@ type objects struct {
 	progs map[string]*ebpf.Program
 }
 
-// newObjects creates every map of spec, with no programs.
-func newObjects(spec *ebpf.CollectionSpec) (*objects, error) {
-	o := &objects{spec: spec, cache: btf.NewCache(), progs: map[string]*ebpf.Program{}}
+// newObjects creates every map of spec, with no programs. cache holds the
+// kernel's BTF.
+func newObjects(spec *ebpf.CollectionSpec, cache *btf.Cache) (*objects, error) {
+	o := &objects{spec: spec, cache: cache, progs: map[string]*ebpf.Program{}}
 	mapsOnly := spec.Copy()
 	clear(mapsOnly.Programs)
 	var err error

@@ -51,7 +51,6 @@ var checks = []struct {
 	{"privileges", "root or CAP_BPF+CAP_PERFMON", checkPrivileges},
 	{"kernel BTF", "/sys/kernel/btf/vmlinux", checkBTF},
 	{"ring buffer", "BPF ring buffer supported", checkRingBuf},
-	{"task storage", "BPF task storage supported", checkTaskStorage},
 }
 
 func checkPrivileges() error {
@@ -84,11 +83,6 @@ func checkBTF() error {
 }
 
 func checkRingBuf() error { return probeMap(ebpf.RingBuf, "BPF ring buffer", "5.8") }
-
-// checkTaskStorage: twtrace keeps what it knows about sockets and tasks in
-// socket and task storage; a kernel without the task storage map type
-// (before 5.11) fails later, when the maps are created, less clearly.
-func checkTaskStorage() error { return probeMap(ebpf.TaskStorage, "BPF task storage", "5.11") }
 
 // probeMap reports whether the kernel creates maps of type typ, named what,
 // which came in Linux version since.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"github.com/cilium/ebpf/rlimit"
@@ -49,6 +50,7 @@ type Tracer struct {
 	ring    *ringbuf.Reader
 	hooks   []event.Hook
 	backend string
+	storage storage
 	dec     decoder
 	lostMap *ebpf.Map
 	lostBuf []uint64
@@ -120,8 +122,17 @@ func Open(ctx context.Context, cfg Config) (*Tracer, error) {
 		}
 	}
 
-	t := &Tracer{cfg: cfg}
-	if t.objs, err = newObjects(spec); err != nil {
+	cache := btf.NewCache()
+	store, err := probeStorage(cache)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.apply(spec); err != nil {
+		return nil, err
+	}
+
+	t := &Tracer{cfg: cfg, storage: store}
+	if t.objs, err = newObjects(spec, cache); err != nil {
 		return nil, err
 	}
 	if err := t.fillFilter(); err != nil {

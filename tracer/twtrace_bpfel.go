@@ -55,6 +55,19 @@ type twtraceEvent struct {
 	Pad      [3]uint8
 }
 
+type twtraceListenerKey struct {
+	_     structs.HostLayout
+	Netns uint32
+	Port  uint16
+	Pad   uint16
+}
+
+type twtraceOwner struct {
+	_    structs.HostLayout
+	Pid  uint32
+	Comm [16]int8
+}
+
 type twtracePendingBirth struct {
 	_        structs.HostLayout
 	Tw       uint64
@@ -149,70 +162,73 @@ type twtraceTwInfo struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	twtraceMapBirths         = "births"
-	twtraceMapConnecting     = "connecting"
-	twtraceMapCpuSlot        = "cpu_slot"
-	twtraceMapEvents         = "events"
-	twtraceMapLost           = "lost"
-	twtraceMapPendingBirth   = "pending_birth"
-	twtraceMapPreciseCpu     = "precise_cpu"
-	twtraceMapReusing        = "reusing"
-	twtraceMapSkInfo         = "sk_info"
-	twtraceMapTaskCtx        = "task_ctx"
-	twtraceMapTwInfo         = "tw_info"
-	twtraceMapWatchComms     = "watch_comms"
-	twtraceMapWatchLports    = "watch_lports"
-	twtraceMapWatchPids      = "watch_pids"
-	twtraceMapWatchRports    = "watch_rports"
-	twtraceProgTwFeAbort     = "tw_fe_abort"
-	twtraceProgTwFeExpire    = "tw_fe_expire"
-	twtraceProgTwFeFree      = "tw_fe_free"
-	twtraceProgTwFeKill      = "tw_fe_kill"
-	twtraceProgTwFePurge     = "tw_fe_purge"
-	twtraceProgTwFeTsp       = "tw_fe_tsp"
-	twtraceProgTwFork        = "tw_fork"
-	twtraceProgTwFxAbort     = "tw_fx_abort"
-	twtraceProgTwFxAccept2   = "tw_fx_accept2"
-	twtraceProgTwFxAccept4   = "tw_fx_accept4"
-	twtraceProgTwFxAlloc     = "tw_fx_alloc"
-	twtraceProgTwFxPurge     = "tw_fx_purge"
-	twtraceProgTwFxTimewait  = "tw_fx_timewait"
-	twtraceProgTwFxTsp       = "tw_fx_tsp"
-	twtraceProgTwFxTsp3      = "tw_fx_tsp3"
-	twtraceProgTwFxUnique    = "tw_fx_unique"
-	twtraceProgTwKfreeSkb    = "tw_kfree_skb"
-	twtraceProgTwKpAbort     = "tw_kp_abort"
-	twtraceProgTwKpAlloc     = "tw_kp_alloc"
-	twtraceProgTwKpExpire    = "tw_kp_expire"
-	twtraceProgTwKpFree      = "tw_kp_free"
-	twtraceProgTwKpKill      = "tw_kp_kill"
-	twtraceProgTwKpPurge     = "tw_kp_purge"
-	twtraceProgTwKpTsp       = "tw_kp_tsp"
-	twtraceProgTwKpUnique    = "tw_kp_unique"
-	twtraceProgTwKrAbort     = "tw_kr_abort"
-	twtraceProgTwKrAlloc     = "tw_kr_alloc"
-	twtraceProgTwKrPurge     = "tw_kr_purge"
-	twtraceProgTwKrTsp       = "tw_kr_tsp"
-	twtraceProgTwKrUnique    = "tw_kr_unique"
-	twtraceProgTwRxReset     = "tw_rx_reset"
-	twtraceProgTwSetState    = "tw_set_state"
-	twtraceProgTwTimerCancel = "tw_timer_cancel"
-	twtraceProgTwTimerExpire = "tw_timer_expire"
-	twtraceProgTwTimerStart  = "tw_timer_start"
-	twtraceProgTwTxReset     = "tw_tx_reset"
-	twtraceVarBirthsHooked   = "births_hooked"
-	twtraceVarFilterFamily   = "filter_family"
-	twtraceVarFilterLports   = "filter_lports"
-	twtraceVarFilterNetns    = "filter_netns"
-	twtraceVarFilterOwner    = "filter_owner"
-	twtraceVarFilterRports   = "filter_rports"
-	twtraceVarReqskTimerFn   = "reqsk_timer_fn"
-	twtraceVarTwTimerFn      = "tw_timer_fn"
-	twtraceVarUnusedCause    = "unused_cause"
-	twtraceVarUnusedEvent    = "unused_event"
-	twtraceVarUnusedFlags    = "unused_flags"
-	twtraceVarUnusedKind     = "unused_kind"
-	twtraceVarWakeupBytes    = "wakeup_bytes"
+	twtraceMapBirths           = "births"
+	twtraceMapConnecting       = "connecting"
+	twtraceMapCpuSlot          = "cpu_slot"
+	twtraceMapEvents           = "events"
+	twtraceMapListeners        = "listeners"
+	twtraceMapLost             = "lost"
+	twtraceMapPendingBirth     = "pending_birth"
+	twtraceMapPreciseCpu       = "precise_cpu"
+	twtraceMapReusing          = "reusing"
+	twtraceMapSkInfo           = "sk_info"
+	twtraceMapTaskCtx          = "task_ctx"
+	twtraceMapTwInfo           = "tw_info"
+	twtraceMapWatchComms       = "watch_comms"
+	twtraceMapWatchLports      = "watch_lports"
+	twtraceMapWatchPids        = "watch_pids"
+	twtraceMapWatchRports      = "watch_rports"
+	twtraceProgTwFeAbort       = "tw_fe_abort"
+	twtraceProgTwFeExpire      = "tw_fe_expire"
+	twtraceProgTwFeFree        = "tw_fe_free"
+	twtraceProgTwFeKill        = "tw_fe_kill"
+	twtraceProgTwFePurge       = "tw_fe_purge"
+	twtraceProgTwFeTsp         = "tw_fe_tsp"
+	twtraceProgTwFork          = "tw_fork"
+	twtraceProgTwFxAbort       = "tw_fx_abort"
+	twtraceProgTwFxAccept2     = "tw_fx_accept2"
+	twtraceProgTwFxAccept4     = "tw_fx_accept4"
+	twtraceProgTwFxAlloc       = "tw_fx_alloc"
+	twtraceProgTwFxPurge       = "tw_fx_purge"
+	twtraceProgTwFxTimewait    = "tw_fx_timewait"
+	twtraceProgTwFxTsp         = "tw_fx_tsp"
+	twtraceProgTwFxTsp3        = "tw_fx_tsp3"
+	twtraceProgTwFxUnique      = "tw_fx_unique"
+	twtraceProgTwKfreeSkb      = "tw_kfree_skb"
+	twtraceProgTwKpAbort       = "tw_kp_abort"
+	twtraceProgTwKpAlloc       = "tw_kp_alloc"
+	twtraceProgTwKpExpire      = "tw_kp_expire"
+	twtraceProgTwKpFree        = "tw_kp_free"
+	twtraceProgTwKpKill        = "tw_kp_kill"
+	twtraceProgTwKpPurge       = "tw_kp_purge"
+	twtraceProgTwKpTsp         = "tw_kp_tsp"
+	twtraceProgTwKpUnique      = "tw_kp_unique"
+	twtraceProgTwKrAbort       = "tw_kr_abort"
+	twtraceProgTwKrAlloc       = "tw_kr_alloc"
+	twtraceProgTwKrPurge       = "tw_kr_purge"
+	twtraceProgTwKrTsp         = "tw_kr_tsp"
+	twtraceProgTwKrUnique      = "tw_kr_unique"
+	twtraceProgTwRxReset       = "tw_rx_reset"
+	twtraceProgTwSetState      = "tw_set_state"
+	twtraceProgTwTimerCancel   = "tw_timer_cancel"
+	twtraceProgTwTimerExpire   = "tw_timer_expire"
+	twtraceProgTwTimerStart    = "tw_timer_start"
+	twtraceProgTwTxReset       = "tw_tx_reset"
+	twtraceVarBirthsHooked     = "births_hooked"
+	twtraceVarConnectingHashed = "connecting_hashed"
+	twtraceVarFilterFamily     = "filter_family"
+	twtraceVarFilterLports     = "filter_lports"
+	twtraceVarFilterNetns      = "filter_netns"
+	twtraceVarFilterOwner      = "filter_owner"
+	twtraceVarFilterRports     = "filter_rports"
+	twtraceVarReqskTimerFn     = "reqsk_timer_fn"
+	twtraceVarSkInfoHashed     = "sk_info_hashed"
+	twtraceVarTwTimerFn        = "tw_timer_fn"
+	twtraceVarUnusedCause      = "unused_cause"
+	twtraceVarUnusedEvent      = "unused_event"
+	twtraceVarUnusedFlags      = "unused_flags"
+	twtraceVarUnusedKind       = "unused_kind"
+	twtraceVarWakeupBytes      = "wakeup_bytes"
 )
 
 // loadTwtrace returns the embedded CollectionSpec for twtrace.
@@ -303,6 +319,7 @@ type twtraceMapSpecs struct {
 	Connecting   *ebpf.MapSpec `ebpf:"connecting"`
 	CpuSlot      *ebpf.MapSpec `ebpf:"cpu_slot"`
 	Events       *ebpf.MapSpec `ebpf:"events"`
+	Listeners    *ebpf.MapSpec `ebpf:"listeners"`
 	Lost         *ebpf.MapSpec `ebpf:"lost"`
 	PendingBirth *ebpf.MapSpec `ebpf:"pending_birth"`
 	PreciseCpu   *ebpf.MapSpec `ebpf:"precise_cpu"`
@@ -320,19 +337,21 @@ type twtraceMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type twtraceVariableSpecs struct {
-	BirthsHooked *ebpf.VariableSpec `ebpf:"births_hooked"`
-	FilterFamily *ebpf.VariableSpec `ebpf:"filter_family"`
-	FilterLports *ebpf.VariableSpec `ebpf:"filter_lports"`
-	FilterNetns  *ebpf.VariableSpec `ebpf:"filter_netns"`
-	FilterOwner  *ebpf.VariableSpec `ebpf:"filter_owner"`
-	FilterRports *ebpf.VariableSpec `ebpf:"filter_rports"`
-	ReqskTimerFn *ebpf.VariableSpec `ebpf:"reqsk_timer_fn"`
-	TwTimerFn    *ebpf.VariableSpec `ebpf:"tw_timer_fn"`
-	UnusedCause  *ebpf.VariableSpec `ebpf:"unused_cause"`
-	UnusedEvent  *ebpf.VariableSpec `ebpf:"unused_event"`
-	UnusedFlags  *ebpf.VariableSpec `ebpf:"unused_flags"`
-	UnusedKind   *ebpf.VariableSpec `ebpf:"unused_kind"`
-	WakeupBytes  *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
+	BirthsHooked     *ebpf.VariableSpec `ebpf:"births_hooked"`
+	ConnectingHashed *ebpf.VariableSpec `ebpf:"connecting_hashed"`
+	FilterFamily     *ebpf.VariableSpec `ebpf:"filter_family"`
+	FilterLports     *ebpf.VariableSpec `ebpf:"filter_lports"`
+	FilterNetns      *ebpf.VariableSpec `ebpf:"filter_netns"`
+	FilterOwner      *ebpf.VariableSpec `ebpf:"filter_owner"`
+	FilterRports     *ebpf.VariableSpec `ebpf:"filter_rports"`
+	ReqskTimerFn     *ebpf.VariableSpec `ebpf:"reqsk_timer_fn"`
+	SkInfoHashed     *ebpf.VariableSpec `ebpf:"sk_info_hashed"`
+	TwTimerFn        *ebpf.VariableSpec `ebpf:"tw_timer_fn"`
+	UnusedCause      *ebpf.VariableSpec `ebpf:"unused_cause"`
+	UnusedEvent      *ebpf.VariableSpec `ebpf:"unused_event"`
+	UnusedFlags      *ebpf.VariableSpec `ebpf:"unused_flags"`
+	UnusedKind       *ebpf.VariableSpec `ebpf:"unused_kind"`
+	WakeupBytes      *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // twtraceObjects contains all objects after they have been loaded into the kernel.
@@ -359,6 +378,7 @@ type twtraceMaps struct {
 	Connecting   *ebpf.Map `ebpf:"connecting"`
 	CpuSlot      *ebpf.Map `ebpf:"cpu_slot"`
 	Events       *ebpf.Map `ebpf:"events"`
+	Listeners    *ebpf.Map `ebpf:"listeners"`
 	Lost         *ebpf.Map `ebpf:"lost"`
 	PendingBirth *ebpf.Map `ebpf:"pending_birth"`
 	PreciseCpu   *ebpf.Map `ebpf:"precise_cpu"`
@@ -378,6 +398,7 @@ func (m *twtraceMaps) Close() error {
 		m.Connecting,
 		m.CpuSlot,
 		m.Events,
+		m.Listeners,
 		m.Lost,
 		m.PendingBirth,
 		m.PreciseCpu,
@@ -396,19 +417,21 @@ func (m *twtraceMaps) Close() error {
 //
 // It can be passed to loadTwtraceObjects or ebpf.CollectionSpec.LoadAndAssign.
 type twtraceVariables struct {
-	BirthsHooked *ebpf.Variable `ebpf:"births_hooked"`
-	FilterFamily *ebpf.Variable `ebpf:"filter_family"`
-	FilterLports *ebpf.Variable `ebpf:"filter_lports"`
-	FilterNetns  *ebpf.Variable `ebpf:"filter_netns"`
-	FilterOwner  *ebpf.Variable `ebpf:"filter_owner"`
-	FilterRports *ebpf.Variable `ebpf:"filter_rports"`
-	ReqskTimerFn *ebpf.Variable `ebpf:"reqsk_timer_fn"`
-	TwTimerFn    *ebpf.Variable `ebpf:"tw_timer_fn"`
-	UnusedCause  *ebpf.Variable `ebpf:"unused_cause"`
-	UnusedEvent  *ebpf.Variable `ebpf:"unused_event"`
-	UnusedFlags  *ebpf.Variable `ebpf:"unused_flags"`
-	UnusedKind   *ebpf.Variable `ebpf:"unused_kind"`
-	WakeupBytes  *ebpf.Variable `ebpf:"wakeup_bytes"`
+	BirthsHooked     *ebpf.Variable `ebpf:"births_hooked"`
+	ConnectingHashed *ebpf.Variable `ebpf:"connecting_hashed"`
+	FilterFamily     *ebpf.Variable `ebpf:"filter_family"`
+	FilterLports     *ebpf.Variable `ebpf:"filter_lports"`
+	FilterNetns      *ebpf.Variable `ebpf:"filter_netns"`
+	FilterOwner      *ebpf.Variable `ebpf:"filter_owner"`
+	FilterRports     *ebpf.Variable `ebpf:"filter_rports"`
+	ReqskTimerFn     *ebpf.Variable `ebpf:"reqsk_timer_fn"`
+	SkInfoHashed     *ebpf.Variable `ebpf:"sk_info_hashed"`
+	TwTimerFn        *ebpf.Variable `ebpf:"tw_timer_fn"`
+	UnusedCause      *ebpf.Variable `ebpf:"unused_cause"`
+	UnusedEvent      *ebpf.Variable `ebpf:"unused_event"`
+	UnusedFlags      *ebpf.Variable `ebpf:"unused_flags"`
+	UnusedKind       *ebpf.Variable `ebpf:"unused_kind"`
+	WakeupBytes      *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // twtracePrograms contains all programs after they have been loaded into the kernel.
