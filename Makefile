@@ -40,9 +40,14 @@ VMTEST_CACHE ?= $(HOME)/.cache/twtrace-vmtest
 # where it hung) well before the runner kills its VM.
 VMTEST_TOOLS := ip ss mount umount
 VMTEST_PKGS := ./tracer/ ./cmd/twtrace/
+# The kernel (a part of its name) that also runs the slow tests: a
+# TIME_WAIT expiry, a minute per backend.
+VMTEST_SLOW ?= 6.1.0-
+# A file whose kernel-support table to rewrite from the run: README.md.
+VMTEST_TABLE ?=
 
 .PHONY: vmtest
-vmtest: ## run the kernel tests on Debian kernels 5.10 to 7.x in QEMU VMs (root; VMTEST_SKIP=1 skips them offline)
+vmtest: ## run the kernel tests on Debian kernels 5.10 to 7.x in QEMU VMs (root; VMTEST_TABLE=README.md rewrites the support table; VMTEST_SKIP=1 skips them offline)
 	@command -v qemu-system-x86_64 >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-x86; }
 	rm -rf .vmtest && mkdir -p .vmtest/bins
 	cmd/vmtest/fetch-kernels.sh $(VMTEST_CACHE) >.vmtest/kernels
@@ -50,6 +55,7 @@ vmtest: ## run the kernel tests on Debian kernels 5.10 to 7.x in QEMU VMs (root;
 	CGO_ENABLED=0 $(GO) build -trimpath -o .vmtest/vminit ./cmd/vminit
 	@if [ ! -s .vmtest/kernels ]; then echo "vmtest: skipped: no kernels (VMTEST_SKIP=1, archive unreachable)"; exit 0; fi; \
 	set -x; $(GO) run ./cmd/vmtest -init .vmtest/vminit $(VMTEST_TOOLS:%=-tool %) -smp 2 -m 1G -timeout 12m \
+	  -slow '$(VMTEST_SLOW)' $(if $(VMTEST_TABLE),-table $(VMTEST_TABLE)) \
 	  $$(sed 's/^/-kernel /' .vmtest/kernels) -- .vmtest/bins/*.test -- -test.v -test.count=1 -test.timeout=5m
 
 .PHONY: bench

@@ -43,11 +43,13 @@ func TestMain(m *testing.M) {
 }
 
 // perBackend runs this test binary once per backend, with the same
-// arguments, and returns the worst exit code.
+// arguments, reports each result to the vmtest runner (for the
+// kernel-support table) and returns the worst exit code.
 func perBackend() int {
 	worst := 0
 	for _, b := range tracer.Backends {
 		fmt.Printf("=== backend %s\n", b)
+		start := time.Now()
 		cmd := exec.Command(os.Args[0], os.Args[1:]...)
 		cmd.Env = append(os.Environ(), backendEnv+"="+b)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
@@ -63,7 +65,11 @@ func perBackend() int {
 		if code != 0 {
 			result = "FAIL"
 		}
-		fmt.Printf("--- backend %s: %s\n", b, result)
+		fmt.Printf("--- backend %s: %s (%.1fs)\n", b, result, time.Since(start).Seconds())
+		if err := vmtest.ReportBackend(b, code == 0); err != nil {
+			fmt.Printf("reporting the backend's result: %v\n", err)
+			code = 1
+		}
 		worst = max(worst, code)
 	}
 	return worst

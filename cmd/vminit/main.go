@@ -34,6 +34,7 @@ const (
 	runDir     = "/run.d"
 	moduleDir  = "/modules.d"
 	argsFile   = "/etc/vmtest.args"
+	envFile    = "/etc/vmtest.env" // this kernel's extra environment, KEY=VALUE a line
 	statusPort = "/dev/ttyS1" // the runner connects it to a file on the host
 	path       = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 )
@@ -116,7 +117,12 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("listing the tests: %w", err)
 	}
-	env := append(os.Environ(), "PATH="+path, guest.Env+"=1")
+	extra, err := readLines(envFile)
+	if err != nil {
+		return err
+	}
+	env := append(os.Environ(), "PATH="+path, guest.Env+"=1", guest.StatusEnv+"="+statusPort)
+	env = append(env, extra...)
 	worst := 0
 	for _, b := range bins {
 		start := time.Now()
@@ -193,13 +199,17 @@ func loopbackUp() error {
 
 // readArgs returns the arguments the runner passes to every test binary,
 // one a line.
-func readArgs() ([]string, error) {
-	b, err := os.ReadFile(argsFile)
+func readArgs() ([]string, error) { return readLines(argsFile) }
+
+// readLines returns the non-empty lines of a file the runner may have
+// packed; none if it did not.
+func readLines(name string) ([]string, error) {
+	b, err := os.ReadFile(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading the test arguments: %w", err)
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
 	return slices.DeleteFunc(strings.Split(string(b), "\n"), func(s string) bool { return s == "" }), nil
 }

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/twtrace/twtrace/internal/vmtest/guest"
 )
 
 // initramfs is the root filesystem every guest boots into. It holds:
@@ -81,12 +83,19 @@ func (f initramfs) write(w io.Writer) error {
 //
 //	config      -> /boot/config-<name>, where an installed system keeps it
 //	modules/*   -> /modules.d/*, which vminit loads in name order
-func writeKernelFiles(w io.Writer, path, name string) error {
+//
+// and, with slow, /etc/vmtest.env asking for the slow tests too.
+func writeKernelFiles(w io.Writer, path, name string, slow bool) error {
 	dir := filepath.Dir(path)
 	cw := newCPIOWriter(w)
 	err := addFile(cw, "/boot/config-"+name, filepath.Join(dir, "config"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
+	}
+	if slow {
+		if err := cw.File("/etc/vmtest.env", 0o644, []byte(guest.SlowEnv+"=1\n")); err != nil {
+			return err
+		}
 	}
 	modules, err := filepath.Glob(filepath.Join(dir, "modules", "*"))
 	if err != nil {

@@ -76,22 +76,27 @@ func TestWriteKernelFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var buf bytes.Buffer
-	if err := writeKernelFiles(&buf, filepath.Join(dir, "vmlinuz"), "7.3.4+deb13-cloud-amd64"); err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, e := range readCPIO(t, buf.Bytes()) {
-		got = append(got, e.name+"="+e.data)
-	}
-	want := "[boot= boot/config-7.3.4+deb13-cloud-amd64=CONFIG_HZ=250\n modules.d= modules.d/00-inet_diag.ko.xz=a modules.d/01-tcp_diag.ko.xz=b]"
-	if fmt.Sprint(got) != want {
-		t.Errorf("got %q\nwant %q", got, want)
+	for _, slow := range []bool{false, true} {
+		var buf bytes.Buffer
+		if err := writeKernelFiles(&buf, filepath.Join(dir, "vmlinuz"), "7.3.4+deb13-cloud-amd64", slow); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range readCPIO(t, buf.Bytes()) {
+			got = append(got, e.name+"="+e.data)
+		}
+		want := "[boot= boot/config-7.3.4+deb13-cloud-amd64=CONFIG_HZ=250\n modules.d= modules.d/00-inet_diag.ko.xz=a modules.d/01-tcp_diag.ko.xz=b]"
+		if slow {
+			want = "[boot= boot/config-7.3.4+deb13-cloud-amd64=CONFIG_HZ=250\n etc= etc/vmtest.env=VMTEST_SLOW=1\n modules.d= modules.d/00-inet_diag.ko.xz=a modules.d/01-tcp_diag.ko.xz=b]"
+		}
+		if fmt.Sprint(got) != want {
+			t.Errorf("slow %v: got %q\nwant %q", slow, got, want)
+		}
 	}
 
 	// An image without them, such as one built by hand, gets an empty archive.
-	buf.Reset()
-	if err := writeKernelFiles(&buf, filepath.Join(t.TempDir(), "bzImage"), "bzImage"); err != nil {
+	var buf bytes.Buffer
+	if err := writeKernelFiles(&buf, filepath.Join(t.TempDir(), "bzImage"), "bzImage", false); err != nil {
 		t.Fatal(err)
 	}
 	if got := readCPIO(t, buf.Bytes()); len(got) != 0 {

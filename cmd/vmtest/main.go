@@ -29,7 +29,15 @@
 //
 //	vmtest: N passed, M failed
 //
-// counting kernels, and the exit status is 1 if any failed.
+// counting kernels, and the exit status is 1 if any failed. A test binary
+// that runs its tests once per attach backend reports each (see
+// internal/vmtest/guest), and the kernel's line lists them:
+// "fentry=ok kprobe=FAIL ...". With -table FILE those results become the
+// kernel-support table in FILE, between the markers table.go names.
+//
+// -slow TEXT gives the guests of the kernels whose name contains TEXT
+// VMTEST_SLOW=1: tests too slow to repeat on every kernel (a TIME_WAIT
+// lasts a minute) run there only.
 package main
 
 import (
@@ -59,6 +67,8 @@ type config struct {
 	mem      string
 	timeout  time.Duration
 	parallel int
+	slow     string // kernels whose name contains it run the slow tests
+	table    string // a file whose kernel-support section to rewrite
 }
 
 // listFlag collects a repeated flag.
@@ -82,6 +92,8 @@ func parseArgs(args []string) (config, error) {
 	fl.StringVar(&cfg.mem, "m", "1G", "memory per guest")
 	fl.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "time allowed per kernel, boot included")
 	fl.IntVar(&cfg.parallel, "parallel", 1, "guests to run at once")
+	fl.StringVar(&cfg.slow, "slow", "", "run the slow tests (a TIME_WAIT expiry) on the kernels whose name contains this `text`")
+	fl.StringVar(&cfg.table, "table", "", "rewrite the kernel-support table between the markers in this `file` (README.md) from the results")
 	if err := fl.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -147,6 +159,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (failed int, err error) {
 		smp:     cfg.smp,
 		mem:     cfg.mem,
 		timeout: cfg.timeout,
+		slow:    cfg.slow,
 		out:     &console{w: w},
 	}
 
@@ -162,15 +175,25 @@ func run(ctx context.Context, cfg config, w io.Writer) (failed int, err error) {
 	}
 	wg.Wait()
 
-	// One line per kernel, in the order given, for a support table.
+	// One line per kernel, in the order given.
 	for _, o := range outcomes {
 		secs := o.took.Round(100 * time.Millisecond).Seconds()
+		var backends string
+		for _, b := range o.backends {
+			backends += fmt.Sprintf(" %s=%s", b.Name, result(b.OK))
+		}
 		if o.err != nil {
 			failed++
-			q.out.println(fmt.Sprintf("vmtest: FAIL %s (%.1fs): %s", o.kernel, secs, strings.ReplaceAll(o.err.Error(), "\n", "; ")))
+			q.out.println(fmt.Sprintf("vmtest: FAIL %s (%.1fs)%s: %s", o.kernel, secs, backends, strings.ReplaceAll(o.err.Error(), "\n", "; ")))
 		} else {
-			q.out.println(fmt.Sprintf("vmtest: ok %s (%.1fs)", o.kernel, secs))
+			q.out.println(fmt.Sprintf("vmtest: ok %s (%.1fs)%s", o.kernel, secs, backends))
 		}
+	}
+	if cfg.table != "" {
+		if err := updateTable(cfg.table, outcomes, time.Now()); err != nil {
+			return failed, err
+		}
+		q.out.println("vmtest: wrote the kernel-support table in " + cfg.table)
 	}
 	q.out.println(fmt.Sprintf("vmtest: %d passed, %d failed", len(outcomes)-failed, failed))
 	return failed, nil

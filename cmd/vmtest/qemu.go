@@ -28,14 +28,16 @@ type qemu struct {
 	smp     int
 	mem     string
 	timeout time.Duration
+	slow    string // kernels whose name contains it run the slow tests
 	out     *console
 }
 
 // outcome is how one kernel fared.
 type outcome struct {
-	kernel string // the release the guest reported, else the name of its image
-	took   time.Duration
-	err    error
+	kernel   string // the release the guest reported, else the name of its image
+	took     time.Duration
+	err      error
+	backends []guest.BackendResult
 }
 
 // boot runs the tests on one kernel image and reports the outcome. The
@@ -44,14 +46,14 @@ type outcome struct {
 func (q *qemu) boot(ctx context.Context, i int, kernel string) outcome {
 	name := kernelName(kernel)
 	if ctx.Err() != nil {
-		return outcome{name, 0, errors.New("not run: interrupted")}
+		return outcome{kernel: name, err: errors.New("not run: interrupted")}
 	}
 	prefix := "[" + name + "] "
 	status := filepath.Join(q.dir, fmt.Sprintf("status-%d", i))
 	initrd := filepath.Join(q.dir, fmt.Sprintf("initramfs-%d.cpio", i))
 	defer os.Remove(initrd) // tens of MB each; the run may boot many kernels
 	if err := q.writeInitrd(initrd, kernel, name); err != nil {
-		return outcome{name, 0, fmt.Errorf("writing the initramfs: %w", err)}
+		return outcome{kernel: name, err: fmt.Errorf("writing the initramfs: %w", err)}
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, q.timeout)
@@ -84,7 +86,7 @@ func (q *qemu) boot(ctx context.Context, i int, kernel string) outcome {
 
 	data, err := os.ReadFile(status)
 	if err != nil {
-		return outcome{name, took, errors.Join(runErr, fmt.Errorf("reading the status: %w", err))}
+		return outcome{kernel: name, took: took, err: errors.Join(runErr, fmt.Errorf("reading the status: %w", err))}
 	}
 	for l := range strings.Lines(string(data)) {
 		q.out.println(prefix + "status: " + strings.TrimRight(l, "\r\n"))
@@ -99,7 +101,7 @@ func (q *qemu) boot(ctx context.Context, i int, kernel string) outcome {
 	case err == nil:
 		err = rep.Err()
 	}
-	return outcome{name, took, err}
+	return outcome{kernel: name, took: took, err: err, backends: rep.Backends}
 }
 
 // writeInitrd writes the initramfs for one kernel: the common part, then
@@ -111,7 +113,7 @@ func (q *qemu) writeInitrd(path, kernel, name string) error {
 	}
 	_, err = f.Write(q.common)
 	if err == nil {
-		err = writeKernelFiles(f, kernel, name)
+		err = writeKernelFiles(f, kernel, name, q.slow != "" && strings.Contains(name, q.slow))
 	}
 	return errors.Join(err, f.Close())
 }

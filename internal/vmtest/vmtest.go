@@ -6,6 +6,7 @@
 package vmtest
 
 import (
+	"fmt"
 	"os"
 	"testing"
 
@@ -21,4 +22,25 @@ func RequireVM(t testing.TB) {
 	if !InVM() {
 		t.Skip("runs only in a vmtest VM (make vmtest)")
 	}
+}
+
+// Slow reports whether this guest also runs the slow tests (vmtest -slow).
+func Slow() bool { return InVM() && os.Getenv(guest.SlowEnv) == "1" }
+
+// ReportBackend tells the runner how the tests fared with one attach
+// backend, for the kernel-support table. Outside a guest it does nothing.
+func ReportBackend(name string, ok bool) error {
+	port := os.Getenv(guest.StatusEnv)
+	if !InVM() || port == "" {
+		return nil
+	}
+	f, err := os.OpenFile(port, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return fmt.Errorf("opening the status port: %w", err)
+	}
+	err = guest.Backend(f, name, ok)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -9,8 +9,13 @@
 // The lines are:
 //
 //	VMTEST kernel=<release> uptime=<seconds>
+//	VMTEST backend <name> ok|FAIL
 //	VMTEST <binary> EXIT=<code> secs=<seconds>
 //	VMTEST DONE EXIT=<worst code>
+//
+// A test binary that runs its tests once per attach backend writes a
+// backend line for each, itself, to the port StatusEnv names: the runner
+// builds the kernel-support table from them.
 package guest
 
 import (
@@ -25,6 +30,15 @@ import (
 
 // Env is set to "1" in the environment of every test binary in the guest.
 const Env = "VMTEST"
+
+// StatusEnv names, in the environment of every test binary in the guest,
+// the status port, for Backend lines.
+const StatusEnv = "VMTEST_STATUS"
+
+// SlowEnv is set to "1" in the guests of the kernels that also run the
+// slow tests (vmtest -slow): a TIME_WAIT expiry takes a minute, worth
+// waiting for once, not on every kernel.
+const SlowEnv = "VMTEST_SLOW"
 
 const (
 	prefix = "VMTEST "
@@ -50,6 +64,22 @@ func Done(w io.Writer, worst int) error {
 	return err
 }
 
+// Backend writes how the tests fared with one attach backend.
+func Backend(w io.Writer, name string, ok bool) error {
+	result := "ok"
+	if !ok {
+		result = "FAIL"
+	}
+	_, err := fmt.Fprintf(w, "%sbackend %s %s\n", prefix, name, result)
+	return err
+}
+
+// BackendResult is what a Backend line said.
+type BackendResult struct {
+	Name string
+	OK   bool
+}
+
 // Result is one test binary's outcome.
 type Result struct {
 	Name string
@@ -62,7 +92,9 @@ type Report struct {
 	Kernel  string  // uname release; empty if the guest never reached PID 1
 	Uptime  float64 // seconds from boot to PID 1
 	Results []Result
-	Done    bool // the guest ran everything and reported so
+	// Backends are the Backend lines, in the order written.
+	Backends []BackendResult
+	Done     bool // the guest ran everything and reported so
 	Exit    int  // the worst exit code, valid when Done
 }
 
@@ -102,6 +134,13 @@ func (rep *Report) parseLine(rest string) error {
 			return err
 		}
 		rep.Kernel, rep.Uptime = kernel, up
+		return nil
+	}
+	if fields[0] == "backend" {
+		if len(fields) != 3 || (fields[2] != "ok" && fields[2] != "FAIL") {
+			return errors.New("want backend <name> ok|FAIL")
+		}
+		rep.Backends = append(rep.Backends, BackendResult{Name: fields[1], OK: fields[2] == "ok"})
 		return nil
 	}
 	if fields[0] == done {

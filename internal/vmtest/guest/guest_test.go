@@ -2,6 +2,7 @@ package guest
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,8 @@ func TestRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	for _, err := range []error{
 		Booted(&buf, "6.1.0-50-cloud-amd64", 4250*time.Millisecond),
+		Backend(&buf, "fentry", true),
+		Backend(&buf, "kprobe", false),
 		Exited(&buf, "00-tracer.test", 0, 12*time.Second),
 		Exited(&buf, "01-twtrace.test", 1, 1500*time.Millisecond),
 		Done(&buf, 1),
@@ -26,6 +29,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if rep.Kernel != "6.1.0-50-cloud-amd64" || rep.Uptime != 4.25 || !rep.Done || rep.Exit != 1 || len(rep.Results) != 2 {
 		t.Fatalf("parsed %+v", rep)
+	}
+	if fmt.Sprint(rep.Backends) != "[{fentry true} {kprobe false}]" {
+		t.Errorf("backends %v", rep.Backends)
 	}
 	if r := rep.Results[1]; r != (Result{Name: "01-twtrace.test", Exit: 1, Secs: 1.5}) {
 		t.Errorf("second result %+v", r)
@@ -70,6 +76,8 @@ func TestParseRejectsMalformedLines(t *testing.T) {
 		"VMTEST DONE EXIT=x",
 		"VMTEST 00-a.test EXIT=0",
 		"VMTEST 00-a.test secs=1 EXIT=0",
+		"VMTEST backend fentry",
+		"VMTEST backend fentry passed",
 	} {
 		if _, err := Parse(strings.NewReader(line + "\n")); err == nil {
 			t.Errorf("%q: accepted", line)
