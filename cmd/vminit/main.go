@@ -35,7 +35,7 @@ const (
 	moduleDir  = "/modules.d"
 	argsFile   = "/etc/vmtest.args"
 	envFile    = "/etc/vmtest.env" // this kernel's extra environment, KEY=VALUE a line
-	statusPort = "/dev/ttyS1" // the runner connects it to a file on the host
+	statusPort = "/dev/ttyS1"      // the runner connects it to a file on the host
 	path       = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 )
 

@@ -95,7 +95,7 @@ type Report struct {
 	// Backends are the Backend lines, in the order written.
 	Backends []BackendResult
 	Done     bool // the guest ran everything and reported so
-	Exit    int  // the worst exit code, valid when Done
+	Exit     int  // the worst exit code, valid when Done
 }
 
 // Parse reads a status port's output. Lines that do not start with
