@@ -24,15 +24,21 @@ static __always_inline void count_dropped(void)
 		*n += 1;
 }
 
-/* sk_info_get returns sk's entry, creating it with create. A full hash
- * (more live sockets in scope than it holds) counts a lost event. */
+/* sk_info_get returns sk's entry, creating it with create. A failed
+ * creation drops the caller's event and counts it: storage can refuse
+ * (no memory, or its lock busy in a nested program), and a hash can be
+ * full (more live sockets in scope than it holds). */
 static __always_inline struct sk_info *sk_info_get(struct sock *sk, bool create)
 {
 	__u64 key = (__u64)sk;
 	struct sk_info *st;
 
-	if (!sk_info_hashed)
-		return bpf_sk_storage_get(&sk_info, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+	if (!sk_info_hashed) {
+		st = bpf_sk_storage_get(&sk_info, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
+		if (!st && create)
+			count_dropped();
+		return st;
+	}
 	st = bpf_map_lookup_elem(&sk_info, &key);
 	if (st || !create)
 		return st;
