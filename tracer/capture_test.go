@@ -105,6 +105,8 @@ type capture struct {
 	inferring bool
 	// lossy: the test makes the kernel lose events on purpose.
 	lossy bool
+	// tr is the tracer, once traceInto has opened it.
+	tr *tracer.Tracer
 }
 
 func (c *capture) Event(e *event.Event) {
@@ -134,6 +136,7 @@ func traceInto(t *testing.T, ns *nettest.NS, cfg tracer.Config, c *capture) *cap
 	t.Helper()
 	cfg.Filter.NetNS = ns.Inode // on top of whatever else the test filters
 	tr := open(t, cfg)
+	c.tr = tr
 	c.inferring = tr.Backend() == tracer.BackendTracepoint
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -15,12 +15,48 @@ import (
 
 	"github.com/twtrace/twtrace/internal/event"
 	"github.com/twtrace/twtrace/internal/nettest"
+	"github.com/twtrace/twtrace/internal/vmtest"
 	"github.com/twtrace/twtrace/tracer"
 )
 
 // exitsBy matches tw_exit events of one cause.
 func exitsBy(cause event.Cause) func(*event.Event) bool {
 	return func(e *event.Event) bool { return e.Kind == event.KindTWExit && e.Cause == cause }
+}
+
+// TestExpiry: a tw ends by its timer 60 s after it was born, give or take
+// one timer-wheel bucket, and the counts follow the kernel's. It is the
+// package's first parallel test, so that its minute of waiting starts with
+// the run, not after the tests before it.
+func TestExpiry(t *testing.T) {
+	nettest.RequirePrivileged(t)
+	if vmtest.InVM() && !vmtest.Slow() {
+		t.Skip("a TIME_WAIT lasts a minute: checked on the kernels vmtest -slow names")
+	}
+	t.Parallel()
+	ns := nettest.NewNS(t)
+	c := trace(t, ns, tracer.Config{})
+	const n, port = 2, 7005
+	twBefore := ns.Sockstat(t).TW
+
+	_, cli := exchange(t, ns, port, n, "second", "first")
+
+	evs := c.await(t, 75*time.Second, "every tw to expire", func(evs []event.Event) bool {
+		return count(evs, kind(event.KindTWExit)) >= n
+	})
+	for _, e := range only(evs, kind(event.KindTWExit)) {
+		d := time.Duration(e.DurNS)
+		if e.Cause != event.CauseExpired || !e.HasDur || d < 60*time.Second || d > 63500*time.Millisecond {
+			t.Errorf("tw_exit: cause %v dur %v (known %v), want expired within 60-63.5 s", e.Cause, d, e.HasDur)
+		}
+		if e.PID != uint32(cli.PID) {
+			t.Errorf("tw_exit owner %d, want the client %d", e.PID, cli.PID)
+		}
+	}
+	enters, exits := count(evs, kind(event.KindTWEnter)), count(evs, kind(event.KindTWExit))
+	if got := int(ns.Sockstat(t).TW) - int(twBefore); got != enters-exits {
+		t.Errorf("sockstat tw changed by %d, tw_enter-tw_exit = %d", got, enters-exits)
+	}
 }
 
 // TestReusedByConnect: with tcp_tw_reuse=1 and two local ports, the third

@@ -181,39 +181,6 @@ func TestOverflow(t *testing.T) {
 	owner(t, evs, "tw_overflow", kind(event.KindTWOverflow), cli)
 }
 
-// TestExpiry: a tw ends by its timer 60 s after it was born, give or take
-// one timer-wheel bucket, and the counts follow the kernel's.
-func TestExpiry(t *testing.T) {
-	nettest.RequirePrivileged(t)
-	if vmtest.InVM() && !vmtest.Slow() {
-		t.Skip("a TIME_WAIT lasts a minute: checked on the kernels vmtest -slow names")
-	}
-	t.Parallel()
-	ns := nettest.NewNS(t)
-	c := trace(t, ns, tracer.Config{})
-	const n, port = 2, 7005
-	twBefore := ns.Sockstat(t).TW
-
-	_, cli := exchange(t, ns, port, n, "second", "first")
-
-	evs := c.await(t, 75*time.Second, "every tw to expire", func(evs []event.Event) bool {
-		return count(evs, kind(event.KindTWExit)) >= n
-	})
-	for _, e := range only(evs, kind(event.KindTWExit)) {
-		d := time.Duration(e.DurNS)
-		if e.Cause != event.CauseExpired || !e.HasDur || d < 60*time.Second || d > 63500*time.Millisecond {
-			t.Errorf("tw_exit: cause %v dur %v (known %v), want expired within 60-63.5 s", e.Cause, d, e.HasDur)
-		}
-		if e.PID != uint32(cli.PID) {
-			t.Errorf("tw_exit owner %d, want the client %d", e.PID, cli.PID)
-		}
-	}
-	enters, exits := count(evs, kind(event.KindTWEnter)), count(evs, kind(event.KindTWExit))
-	if got := int(ns.Sockstat(t).TW) - int(twBefore); got != enters-exits {
-		t.Errorf("sockstat tw changed by %d, tw_enter-tw_exit = %d", got, enters-exits)
-	}
-}
-
 // TestLostEventsAreReported: a small ring and a slow consumer under a
 // burst drop records; twtrace says how many and goes on.
 func TestLostEventsAreReported(t *testing.T) {
@@ -225,18 +192,25 @@ func TestLostEventsAreReported(t *testing.T) {
 	c := &capture{causes: []event.Cause{event.CauseReused}, lossy: true}
 	c.slow.Store(int64(time.Millisecond))
 	traceInto(t, ns, tracer.Config{RingBytes: 4096}, c)
-	const n, port = 200, 7006
+	// A ring of 32 records and a consumer that takes a millisecond each:
+	// a few connections overflow it, even in an emulated VM.
+	const n, port = 50, 7006
 
 	exchange(t, ns, port, n, "second", "first")
 
 	// Each connection makes 10 state changes and a tw: whatever was not
-	// delivered must be counted as lost.
+	// delivered must be counted as lost. A record the ring had no room
+	// for counts one; a program run the kernel skipped counts one too,
+	// but may have carried two (a close and its tw_enter). A tw that a
+	// later connect() reuses ends early, which is one more event; one
+	// that expires is not part of the count.
 	const generated = 11 * n
 	accounted := func(evs []event.Event) (delivered int, lost uint64) {
 		for i := range evs {
-			if evs[i].Kind == event.KindLost {
-				lost += evs[i].Count
-			} else {
+			switch e := &evs[i]; {
+			case e.Kind == event.KindLost:
+				lost += e.Count
+			case e.Kind != event.KindTWExit || e.Cause != event.CauseExpired:
 				delivered++
 			}
 		}
@@ -244,7 +218,7 @@ func TestLostEventsAreReported(t *testing.T) {
 	}
 	evs := c.await(t, awaitEvents, "every event delivered or counted lost", func(evs []event.Event) bool {
 		d, l := accounted(evs)
-		return l > 0 && uint64(d)+l >= generated
+		return l > 0 && uint64(d)+l+c.tr.Skipped() >= generated
 	})
 	c.slow.Store(0)
 	if d, l := accounted(evs); d == 0 {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -57,6 +58,7 @@ type Tracer struct {
 	lostSum uint64
 	// misses is the programs' skipped runs as read at missesAt.
 	misses, missesAt uint64
+	skipped          atomic.Uint64 // misses, for Skipped
 	stats            Stats
 }
 
@@ -166,6 +168,12 @@ func (t *Tracer) Backend() string { return t.backend }
 // Hooks reports what each hook group attached with.
 func (t *Tracer) Hooks() []event.Hook { return t.hooks }
 
+// Skipped returns how many runs of twtrace's programs the kernel skipped
+// so far (because one was already running on that CPU), as last reported
+// by Read. Each is one of the lost events Read reports, and may have
+// carried up to two records. It is safe to call while Read runs.
+func (t *Tracer) Skipped() uint64 { return t.skipped.Load() }
+
 // Stats returns the counts so far.
 func (t *Tracer) Stats() Stats { return t.stats }
 
@@ -239,6 +247,7 @@ func (t *Tracer) reportLost(h Handler) error {
 	now := monotonicNow()
 	if now-t.missesAt >= missesEvery {
 		t.misses, t.missesAt = t.objs.recursionMisses(), now
+		t.skipped.Store(t.misses)
 	}
 	sum := t.misses
 	for _, n := range t.lostBuf {
