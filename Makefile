@@ -45,18 +45,20 @@ VMTEST_PKGS := ./tracer/ ./cmd/twtrace/
 VMTEST_SLOW ?= 6.1.0-
 # A file whose kernel-support table to rewrite from the run: README.md.
 VMTEST_TABLE ?=
+# The kernels to boot (see the file's comments).
+VMTEST_KERNELS ?= cmd/vmtest/kernels.txt
 
 .PHONY: vmtest
 vmtest: ## run the kernel tests on Debian kernels 5.10 to 7.x in QEMU VMs (root; VMTEST_TABLE=README.md rewrites the support table; VMTEST_SKIP=1 skips them offline)
 	@command -v qemu-system-x86_64 >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends qemu-system-x86; }
 	rm -rf .vmtest && mkdir -p .vmtest/bins
-	cmd/vmtest/fetch-kernels.sh $(VMTEST_CACHE) >.vmtest/kernels
+	cmd/vmtest/fetch-kernels.sh $(VMTEST_CACHE) $(VMTEST_KERNELS) >.vmtest/kernels
 	CGO_ENABLED=0 $(GO) test -c -trimpath -o .vmtest/bins/ $(VMTEST_PKGS)
 	CGO_ENABLED=0 $(GO) build -trimpath -o .vmtest/vminit ./cmd/vminit
 	@if [ ! -s .vmtest/kernels ]; then echo "vmtest: skipped: no kernels (VMTEST_SKIP=1, archive unreachable)"; exit 0; fi; \
 	set -x; $(GO) run ./cmd/vmtest -init .vmtest/vminit $(VMTEST_TOOLS:%=-tool %) -smp 2 -m 1G -timeout 12m \
 	  -slow '$(VMTEST_SLOW)' $(if $(VMTEST_TABLE),-table $(VMTEST_TABLE)) \
-	  $$(sed 's/^/-kernel /' .vmtest/kernels) -- .vmtest/bins/*.test -- -test.v -test.count=1 -test.timeout=5m
+	  $$(sed 's/^/-kernel /' .vmtest/kernels) -- .vmtest/bins/*.test -- -test.v -test.count=1 -test.timeout=5m -test.parallel=4
 
 .PHONY: bench
 bench: build ## benchmarks: Go micro-benchmarks, then twtrace against the churn workload side by side
