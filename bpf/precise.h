@@ -136,6 +136,11 @@ static __always_inline void on_tw_kill(struct inet_timewait_sock *tw)
 		e->cause = kill_context(c, tw, e);
 		submit(e);
 	}
+	/* The verdict was for this kill, reported or not (a tw out of
+	 * scope): left behind, it would name the kill of the next tw that
+	 * the allocator puts at the same address on this CPU. */
+	if (c->verdict_tw == key)
+		c->verdict_tw = 0;
 	bpf_map_delete_elem(&reusing, &key);
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/twtrace/twtrace/internal/event"
+	"github.com/twtrace/twtrace/internal/filter"
 	"github.com/twtrace/twtrace/internal/nettest"
 	"github.com/twtrace/twtrace/internal/vmtest"
 	"github.com/twtrace/twtrace/tracer"
@@ -363,8 +364,11 @@ func TestPurgedWithTheNamespace(t *testing.T) {
 	nettest.RequirePrivileged(t)
 	t.Parallel()
 	ns := nettest.NewNS(t)
-	c := trace(t, ns, tracer.Config{}, event.CausePurged)
 	const n, port = 3, 7207
+	// Once the namespace is gone its inode number is free, and the next
+	// namespace a parallel test makes may get it: the port keeps that
+	// test's events out.
+	c := trace(t, ns, tracer.Config{Filter: filter.Filter{RPorts: []uint16{port}}}, event.CausePurged)
 	makeClientTW(t, ns, c, n, port)
 
 	if err := ns.Delete(); err != nil {
