@@ -80,17 +80,27 @@ static __always_inline bool tuple_eq(const struct tuple *a, const struct tuple *
 	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3] && x[4] == y[4];
 }
 
-/* reserve returns a zeroed record, or counts the loss and returns NULL. */
-static __always_inline struct event *reserve(__u8 kind, __u64 now)
+/* count_lost adds n events that could not be delivered to what Go
+ * reports as kind=lost. */
+static __always_inline void count_lost(__u64 n)
+{
+	__u32 zero = 0;
+	__u64 *lostp = bpf_map_lookup_elem(&lost, &zero);
+
+	if (lostp)
+		*lostp += n;
+}
+
+/* reserve_events returns a zeroed record that stands for n events, or
+ * counts the n events lost and returns NULL. A hand-off or overflow record
+ * also stands for its socket's last state event, and a record can carry an
+ * accepted child's birth (EVF_FROM_LISTEN). */
+static __always_inline struct event *reserve_events(__u8 kind, __u64 now, __u8 n)
 {
 	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
 	if (!e) {
-		__u32 zero = 0;
-		__u64 *n = bpf_map_lookup_elem(&lost, &zero);
-
-		if (n)
-			*n += 1;
+		count_lost(n);
 		return NULL;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
@@ -98,6 +108,12 @@ static __always_inline struct event *reserve(__u8 kind, __u64 now)
 	e->ts = now;
 	e->cpu = bpf_get_smp_processor_id();
 	return e;
+}
+
+/* reserve returns a zeroed record for one event (see reserve_events). */
+static __always_inline struct event *reserve(__u8 kind, __u64 now)
+{
+	return reserve_events(kind, now, 1);
 }
 
 /* submit batches wake-ups: the reader polls on its own every few

@@ -15,15 +15,6 @@
 const volatile bool sk_info_hashed = false;    /* no socket storage for tracing */
 const volatile bool connecting_hashed = false; /* no task storage */
 
-static __always_inline void count_dropped(void)
-{
-	__u32 zero = 0;
-	__u64 *n = bpf_map_lookup_elem(&lost, &zero);
-
-	if (n)
-		*n += 1;
-}
-
 /* sk_info_get returns sk's entry, creating it with create. A failed
  * creation drops the caller's event and counts it: storage can refuse
  * (no memory, or its lock busy in a nested program), and a hash can be
@@ -36,7 +27,7 @@ static __always_inline struct sk_info *sk_info_get(struct sock *sk, bool create)
 	if (!sk_info_hashed) {
 		st = bpf_sk_storage_get(&sk_info, sk, 0, create ? BPF_SK_STORAGE_GET_F_CREATE : 0);
 		if (!st && create)
-			count_dropped();
+			count_lost(1);
 		return st;
 	}
 	st = bpf_map_lookup_elem(&sk_info, &key);
@@ -49,7 +40,7 @@ static __always_inline struct sk_info *sk_info_get(struct sock *sk, bool create)
 	}
 	st = bpf_map_lookup_elem(&sk_info, &key);
 	if (!st)
-		count_dropped();
+		count_lost(1);
 	return st;
 }
 

@@ -7,10 +7,14 @@
  * kinds from 16 are raw timer observations the Go tracer resolves. */
 enum tw_event_kind {
 	EV_STATE = 1,       /* a full socket changed state */
-	EV_TW_ENTER = 2,    /* a tw was created and handed the connection */
+	EV_TW_ENTER = 2,    /* a tw was created and handed the connection; the
+			     * record also stands for its socket's last state
+			     * event (old_state -> TIME_WAIT): one record
+			     * instead of two on every close */
 	EV_TW_SUBSTATE = 3, /* FIN_WAIT2 -> TIME_WAIT inside a tw */
 	EV_TW_EXIT = 4,     /* a tw ended (here: its timer expired) */
-	EV_TW_OVERFLOW = 5, /* a closing socket got no tw */
+	EV_TW_OVERFLOW = 5, /* a closing socket got no tw; like EV_TW_ENTER,
+			     * also its last state event (old_state -> CLOSE) */
 	EV_TW_CANCEL = 16,  /* a tw's timer was detached: a kill, unless the
 			     * same CPU's next event rearms or expires it */
 	EV_TW_RESCHED = 17, /* the timer of a live tw was re-armed */
@@ -48,13 +52,17 @@ enum tw_cause {
 enum tw_event_flags {
 	EVF_DUR = 1,     /* dur is valid */
 	EVF_OWNER = 2,   /* pid/comm are the socket's owner */
+	EVF_FROM_LISTEN = 4, /* the record also stands for an accepted child's
+			      * LISTEN -> SYN_RECV, dur ns before ts */
 };
 
 struct event {
 	__u64 ts;      /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u64 dur;     /* ns in old state, or tw age; valid with EVF_DUR */
+	__u64 dur;     /* ns in old state, or tw age; valid with EVF_DUR (on
+			* EV_TW_ENTER: the socket's time in old_state) */
 	__s64 timeout; /* jiffies left on the tw timer */
 	__u64 sock;    /* kernel address of the sk or tw: identity while alive */
+	__u64 sk;      /* EV_TW_ENTER: the full socket that handed over */
 	__u32 netns;
 	__u32 pid;
 	__u32 cpu;     /* lets Go pair a cancel with the same CPU's next event */

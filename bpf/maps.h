@@ -37,6 +37,8 @@ enum sk_flags {
 	SKF_TX_RST = 2,     /* this socket sent an RST (tcp_send_reset) */
 	SKF_WANT_KNOWN = 4, /* SKF_WANTED is up to date with the owner */
 	SKF_WANTED = 8,     /* the owner passes the owner filter */
+	SKF_UNREPORTED_BIRTH = 16, /* an accepted child's LISTEN -> SYN_RECV,
+				    * reported with its next transition */
 };
 
 /* sk_info: per-socket storage. Created by the set_state program on a

@@ -59,9 +59,11 @@ static __always_inline void set_owner(struct event *e, __u32 pid, const char *co
 	e->flags |= EVF_OWNER;
 }
 
-/* handoff records the tw that took over sk's connection and reports it. */
+/* handoff records the tw that took over sk's connection and reports both
+ * the socket's last transition and the tw's birth in one record. */
 static __always_inline void handoff(const struct birth *b, const struct sk_info *st,
-				    const struct tuple *t, __u64 now, __u8 family)
+				    const struct sock *sk, int old, const struct tuple *t,
+				    __u64 now, __u8 family, __u8 born)
 {
 	struct tw_info info = {
 		.birth = now,
@@ -75,12 +77,21 @@ static __always_inline void handoff(const struct birth *b, const struct sk_info 
 	__builtin_memcpy(info.comm, st->comm, 16);
 	bpf_map_update_elem(&tw_info, &b->tw, &info, BPF_ANY);
 
-	e = reserve(EV_TW_ENTER, now);
+	e = reserve_events(EV_TW_ENTER, now, 2 + born);
 	if (!e)
 		return;
+	if (born)
+		e->flags |= EVF_FROM_LISTEN;
 	set_tuple(e, t, family);
 	set_owner(e, st->pid, st->comm);
 	e->sock = b->tw;
+	e->sk = (__u64)sk;
+	e->old_state = old;
+	e->new_state = TCP_TIME_WAIT;
+	if (st->state_ts) {
+		e->dur = now - st->state_ts;
+		e->flags |= EVF_DUR;
+	}
 	e->role = st->role;
 	e->closer = st->closer;
 	e->substate = b->substate;
@@ -107,6 +118,58 @@ static __always_inline void timer_birth(const struct sock *sk, const struct sk_i
 	}
 }
 
+/* closes_to_tw reports the ->CLOSE that tcp_time_wait makes once a tw has
+ * taken the connection over (or could not be allocated). */
+static __always_inline bool closes_to_tw(int old, int new)
+{
+	return new == TCP_CLOSE && (old == TCP_FIN_WAIT2 || old == TCP_CLOSING);
+}
+
+/* forget_birth drops what the tw hooks recorded for sk's hand-off when sk
+ * is not shown, so that nothing waits for a close that will not look. */
+static __always_inline void forget_birth(const struct sock *sk, const struct tuple *t)
+{
+	__u64 key = (__u64)sk;
+
+	if (births_hooked)
+		bpf_map_delete_elem(&births, &key);
+	else
+		bpf_map_delete_elem(&pending_birth, t);
+}
+
+/* local_port reads sk's local port. skc_num is a plain load, but it is
+ * already 0 at ->CLOSE (the port was released); the inet_sock copy, which
+ * needs a probe read, survives. */
+static __always_inline __u16 local_port(const struct sock *sk)
+{
+	__u16 port = sk->__sk_common.skc_num;
+
+	return port ? port : bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+}
+
+/* storage_of returns sk's sk_info. It creates one unless an owner filter
+ * rules the socket out: a socket first seen in process context by an owner
+ * the filter does not want, or outside process context with no storage
+ * (an accepted child of a listener that was not wanted) stays without, so
+ * that other processes' traffic costs the check and a lookup that finds
+ * nothing, and the kernel has no storage to clone or free for it. */
+static __always_inline struct sk_info *storage_of(struct sock *sk, int old, int new)
+{
+	bool create = true;
+	char comm[16];
+
+	/* Where sk_info is a hash (compat.h), a child's entry is made from
+	 * its listener's owner, not cloned: it is always created. */
+	if (filter_owner && !sk_info_hashed) {
+		create = false;
+		if (process_context(old, new)) {
+			bpf_get_current_comm(comm, sizeof(comm));
+			create = owner_wanted(bpf_get_current_pid_tgid() >> 32, comm);
+		}
+	}
+	return sk_info_get(sk, create);
+}
+
 static __always_inline int on_set_state(struct sock *sk, int old, int new)
 {
 	struct tuple t = {};
@@ -114,36 +177,45 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	struct birth b = {};
 	struct event *e;
 	bool overflow = false, want;
+	__u8 family, born;
 	__u64 now;
-	__u8 family;
 
 	if (old == new || BPF_CORE_READ_BITFIELD(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
 	family = sk_tuple(sk, &t);
 	if (!in_scope(&t))
 		return 0;
-	/* skc_num is already 0 at ->CLOSE (the port was released); the
-	 * inet_sock copy survives. */
-	t.sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+	t.sport = local_port(sk);
 
-	st = sk_info_get(sk, true);
-	if (!st)
+	/* Whoever connects, whether shown or not, may take over a shown tw's
+	 * tuple (kill_cause). */
+	if (new == TCP_SYN_SENT)
+		connecting_set(sk);
+	st = storage_of(sk, old, new);
+	if (!st) {
+		if (closes_to_tw(old, new))
+			forget_birth(sk, &t);
 		return 0;
+	}
 	now = bpf_ktime_get_ns();
 
 	if (old == TCP_LISTEN && new == TCP_SYN_RECV) {
 		/* An accepted child: its storage is a clone of the
-		 * listener's, so only the owner carries over. */
+		 * listener's, so only the owner carries over. Its birth
+		 * goes out with its next transition, which follows at once
+		 * (the handshake's last ACK makes it ESTABLISHED in the
+		 * same softirq): one record for both. */
 		st->role = ROLE_SERVER;
 		st->closer = CLOSER_NONE;
-		st->flags = 0;
-		st->state_ts = 0;
+		st->flags = SKF_UNREPORTED_BIRTH;
+		st->state_ts = now;
 		listener_child(&t, st);
+		return 0;
 	}
-	if (new == TCP_SYN_SENT) {
+	born = (st->flags & SKF_UNREPORTED_BIRTH) != 0;
+	st->flags &= ~SKF_UNREPORTED_BIRTH;
+	if (new == TCP_SYN_SENT)
 		st->role = ROLE_CLIENT;
-		connecting_set(sk);
-	}
 	if (process_context(old, new)) {
 		st->pid = bpf_get_current_pid_tgid() >> 32;
 		bpf_get_current_comm(st->comm, sizeof(st->comm));
@@ -156,20 +228,28 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 		st->flags |= SKF_WANT_KNOWN | (owner_wanted(st->pid, st->comm) ? SKF_WANTED : 0);
 	want = (st->flags & SKF_WANTED) && tuple_wanted(&t, family);
 
-	if (new == TCP_CLOSE && (old == TCP_FIN_WAIT2 || old == TCP_CLOSING)) {
+	if (closes_to_tw(old, new)) {
 		if (births_hooked)
 			overflow = take_birth(sk, &b) && !b.tw;
 		else
 			timer_birth(sk, st, &t, &b, &overflow);
 	}
 
-	e = want ? reserve(EV_STATE, now) : NULL;
+	if (b.tw) {
+		if (want)
+			handoff(&b, st, sk, old, &t, now, family, born);
+		sk_info_closed(sk, &t, old);
+		return 0;
+	}
+	e = want ? reserve_events(overflow ? EV_TW_OVERFLOW : EV_STATE, now, 1 + overflow + born) : NULL;
 	if (e) {
+		if (born)
+			e->flags |= EVF_FROM_LISTEN;
 		set_tuple(e, &t, family);
 		set_owner(e, st->pid, st->comm);
 		e->sock = (__u64)sk;
 		e->old_state = old;
-		e->new_state = b.tw ? TCP_TIME_WAIT : new;
+		e->new_state = new;
 		e->role = st->role;
 		e->closer = st->closer;
 		if (st->state_ts) {
@@ -179,20 +259,6 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 		submit(e);
 	}
 	st->state_ts = now;
-
-	if (b.tw && want) {
-		handoff(&b, st, &t, now, family);
-	} else if (overflow && want) {
-		e = reserve(EV_TW_OVERFLOW, now);
-		if (e) {
-			set_tuple(e, &t, family);
-			set_owner(e, st->pid, st->comm);
-			e->sock = (__u64)sk;
-			e->role = st->role;
-			e->closer = st->closer;
-			submit(e);
-		}
-	}
 	if (new == TCP_CLOSE)
 		sk_info_closed(sk, &t, old);
 	return 0;
@@ -233,18 +299,26 @@ static __always_inline void on_send_reset(const struct sock *sk)
 
 /* on_accept: accept() returned child (fentry backend). The process that
  * accepts a connection owns it from then on, even when another process
- * (a pre-forking master) opened the listener the child's storage was
- * cloned from. Sockets out of scope have no storage and are left alone. */
+ * (a pre-forking master, systemd's socket activation) opened the listener
+ * the child's storage was cloned from; under an owner filter a child of a
+ * listener that was not wanted gets storage here when its acceptor is. */
 static __always_inline void on_accept(struct sock *child)
 {
+	__u32 pid = bpf_get_current_pid_tgid() >> 32;
 	struct sk_info *st;
+	bool create;
+	char comm[16];
 
 	if (!child)
 		return;
-	st = sk_info_get(child, false);
+	bpf_get_current_comm(comm, sizeof(comm));
+	create = filter_owner && owner_wanted(pid, comm) &&
+		 (!filter_netns || BPF_CORE_READ(child, __sk_common.skc_net.net, ns.inum) == filter_netns);
+	st = sk_info_get(child, create);
 	if (!st)
 		return;
-	st->pid = bpf_get_current_pid_tgid() >> 32;
-	bpf_get_current_comm(st->comm, sizeof(st->comm));
+	st->role = ROLE_SERVER;
+	st->pid = pid;
+	__builtin_memcpy(st->comm, comm, sizeof(comm));
 	st->flags &= ~(SKF_WANT_KNOWN | SKF_WANTED);
 }

@@ -82,6 +82,15 @@ func (d *decoder) record(raw []byte, emit func(*event.Event)) {
 			d.fill(&d.held[r.Cpu].ev, r)
 			d.held[r.Cpu].ok = true
 		}
+	case twtraceTwEventKindEV_STATE:
+		d.state(r, emit)
+	case twtraceTwEventKindEV_TW_ENTER, twtraceTwEventKindEV_TW_OVERFLOW:
+		// One record for a closing socket's last transition and what
+		// became of its connection: the transition comes first.
+		d.state(r, emit)
+		d.fill(&d.ev, r)
+		d.ev.Old, d.ev.New, d.ev.HasDur, d.ev.DurNS = event.StateNone, event.StateNone, false, 0
+		emit(&d.ev)
 	case twtraceTwEventKindEV_TW_RESCHED:
 		// Only a substate change is news; a re-arm within TIME_WAIT
 		// (an ACK restarting the 60 s) is not reported.
@@ -94,6 +103,30 @@ func (d *decoder) record(raw []byte, emit func(*event.Event)) {
 		d.fill(&d.ev, r)
 		emit(&d.ev)
 	}
+}
+
+// state emits the state events a record stands for: its transition, and
+// before it, for an accepted child's first one, the child's LISTEN ->
+// SYN_RECV, which the kernel reports together with it to save a record.
+func (d *decoder) state(r *twtraceEvent, emit func(*event.Event)) {
+	sock := r.Sock
+	if twtraceTwEventKind(r.Kind) == twtraceTwEventKindEV_TW_ENTER {
+		sock = r.Sk // Sock is the tw
+	}
+	if twtraceTwEventFlags(r.Flags)&twtraceTwEventFlagsEVF_FROM_LISTEN != 0 {
+		d.fill(&d.ev, r)
+		d.ev.Kind, d.ev.Sock = event.KindState, sock
+		d.ev.Old, d.ev.New = event.Listen, event.SynRecv
+		d.ev.MonoNS -= r.Dur // it entered SYN_RECV dur ns before
+		d.ev.WallNS -= int64(r.Dur)
+		d.ev.HasDur, d.ev.DurNS = false, 0
+		d.ev.Closer, d.ev.Substate, d.ev.TimeoutNS = event.CloserNone, event.StateNone, 0
+		emit(&d.ev)
+	}
+	d.fill(&d.ev, r)
+	d.ev.Kind, d.ev.Sock = event.KindState, sock
+	d.ev.Substate, d.ev.TimeoutNS = event.StateNone, 0
+	emit(&d.ev)
 }
 
 // settle declares held cancels kills once their follow-up can no longer

@@ -100,12 +100,69 @@ func TestDecoderResolvesCancels(t *testing.T) {
 	}
 }
 
-func TestDecoderConvertsJiffies(t *testing.T) {
+// A closing socket's hand-off to its tw comes as one record, which stands
+// for the socket's last transition and the tw's birth, in that order.
+func TestDecoderSplitsTheHandoff(t *testing.T) {
+	const sk, tw = 0xffff0001, 0xffff0002
 	d := newDecoder(1, 250)
 	var got collected
-	d.record(raw(twtraceEvent{Kind: uint8(twtraceTwEventKindEV_TW_ENTER), Timeout: 15000, Family: afInet}), got.add)
-	if len(got) != 1 || got[0].TimeoutNS != uint64(60*time.Second) || got[0].Family != 4 {
-		t.Fatalf("got %+v, want a 60 s IPv4 tw_enter", got)
+	d.record(raw(twtraceEvent{
+		Kind: uint8(twtraceTwEventKindEV_TW_ENTER), Sock: tw, Sk: sk, Family: afInet,
+		OldState: uint8(event.FinWait2), NewState: uint8(event.TimeWait), Dur: 5000, Flags: uint8(twtraceTwEventFlagsEVF_DUR),
+		Substate: uint8(event.TimeWait), Timeout: 15000,
+	}), got.add)
+	if len(got) != 2 {
+		t.Fatalf("got %d events, want state and tw_enter: %+v", len(got), got)
+	}
+	st, enter := got[0], got[1]
+	if st.Kind != event.KindState || st.Sock != sk || st.Old != event.FinWait2 || st.New != event.TimeWait ||
+		!st.HasDur || st.DurNS != 5000 || st.Substate != event.StateNone || st.TimeoutNS != 0 {
+		t.Errorf("state event %+v, want the socket's FIN_WAIT2 -> TIME_WAIT after 5 µs", st)
+	}
+	if enter.Kind != event.KindTWEnter || enter.Sock != tw || enter.Old != event.StateNone || enter.HasDur ||
+		enter.Substate != event.TimeWait || enter.TimeoutNS != uint64(60*time.Second) || enter.Family != 4 {
+		t.Errorf("tw_enter %+v, want the tw's IPv4 birth with a 60 s timeout (15000 jiffies at 250 Hz)", enter)
+	}
+}
+
+func TestDecoderSplitsTheOverflow(t *testing.T) {
+	const sk = 0xffff0001
+	d := newDecoder(1, 250)
+	var got collected
+	d.record(raw(twtraceEvent{
+		Kind: uint8(twtraceTwEventKindEV_TW_OVERFLOW), Sock: sk, Family: afInet,
+		OldState: uint8(event.FinWait2), NewState: uint8(event.Close), Dur: 7, Flags: uint8(twtraceTwEventFlagsEVF_DUR),
+	}), got.add)
+	if len(got) != 2 || got[0].Kind != event.KindState || got[0].New != event.Close || got[0].DurNS != 7 ||
+		got[1].Kind != event.KindTWOverflow || got[1].Sock != sk || got[1].Old != event.StateNone || got[1].HasDur {
+		t.Fatalf("got %+v, want FIN_WAIT2 -> CLOSE then tw_overflow of the same socket", got)
+	}
+}
+
+// An accepted child's LISTEN -> SYN_RECV rides on the record of its next
+// transition, and comes out first, at the time it happened.
+func TestDecoderSplitsAChildsBirth(t *testing.T) {
+	const sk = 0xffff0001
+	d := newDecoder(1, 250)
+	var got collected
+	d.record(raw(twtraceEvent{
+		Kind: uint8(twtraceTwEventKindEV_STATE), Sock: sk, Family: afInet, Ts: 1000, Role: 2,
+		OldState: uint8(event.SynRecv), NewState: uint8(event.Established), Dur: 30,
+		Flags: uint8(twtraceTwEventFlagsEVF_DUR | twtraceTwEventFlagsEVF_FROM_LISTEN),
+	}), got.add)
+	if len(got) != 2 {
+		t.Fatalf("got %d events, want LISTEN -> SYN_RECV and SYN_RECV -> ESTABLISHED: %+v", len(got), got)
+	}
+	birth, est := got[0], got[1]
+	if birth.Kind != event.KindState || birth.Sock != sk || birth.Old != event.Listen || birth.New != event.SynRecv ||
+		birth.MonoNS != 970 || birth.HasDur || birth.Role != event.RoleServer {
+		t.Errorf("birth %+v, want the server socket's LISTEN -> SYN_RECV at 970 ns without a duration", birth)
+	}
+	if est.Old != event.SynRecv || est.New != event.Established || est.MonoNS != 1000 || !est.HasDur || est.DurNS != 30 {
+		t.Errorf("second event %+v, want SYN_RECV -> ESTABLISHED at 1000 ns after 30 ns", est)
+	}
+	if est.WallNS-birth.WallNS != 30 {
+		t.Errorf("wall times %d and %d: want them 30 ns apart", birth.WallNS, est.WallNS)
 	}
 }
 

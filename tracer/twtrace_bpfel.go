@@ -33,6 +33,7 @@ type twtraceEvent struct {
 	Dur      uint64
 	Timeout  int64
 	Sock     uint64
+	Sk       uint64
 	Netns    uint32
 	Pid      uint32
 	Cpu      uint32
@@ -130,8 +131,9 @@ const (
 type twtraceTwEventFlags uint32
 
 const (
-	twtraceTwEventFlagsEVF_DUR   twtraceTwEventFlags = 1
-	twtraceTwEventFlagsEVF_OWNER twtraceTwEventFlags = 2
+	twtraceTwEventFlagsEVF_DUR         twtraceTwEventFlags = 1
+	twtraceTwEventFlagsEVF_OWNER       twtraceTwEventFlags = 2
+	twtraceTwEventFlagsEVF_FROM_LISTEN twtraceTwEventFlags = 4
 )
 
 type twtraceTwEventKind uint32
