@@ -111,6 +111,7 @@ type Aggregator struct {
 
 	rates  rates
 	closed ring
+	comms  map[[16]byte]string // see owner
 	// nextSweep is when idle counters are next forgotten.
 	nextSweep uint64
 }
@@ -143,6 +144,7 @@ func New(cfg Config) *Aggregator {
 		dests:      make(map[destKey]*dest),
 		listeners:  make(map[portKey]int),
 		closed:     newRing(cfg.Closed),
+		comms:      make(map[[16]byte]string),
 	}
 }
 

@@ -43,13 +43,25 @@ func (a *Aggregator) Snapshot() *Snapshot {
 			return cmp.Or(cmp.Compare(y.TW, x.TW), cmp.Compare(x.NetNS, y.NetNS), x.Remote.Compare(y.Remote)) < 0
 		})
 	}
+	// The steps of every listed connection share one array: a snapshot
+	// taken ten times a second makes a few objects, not one per step.
+	steps := 0
+	for i := range a.closed.n {
+		steps += int(a.closed.newest(i).conn.nsteps)
+	}
+	for id, k := a.leaks.head, 0; id != 0 && k < n; id, k = a.t.at(id).next, k+1 {
+		steps += int(a.t.at(id).nsteps)
+	}
+	buf := make([]Step, steps)
 	s.Recent = make([]Conn, a.closed.n)
 	for i := range s.Recent {
 		e := a.closed.newest(i)
-		s.Recent[i] = a.view(&e.conn, e)
+		s.Recent[i], buf = a.view(&e.conn, e, buf)
 	}
 	for id := a.leaks.head; id != 0 && len(s.Leaks) < n; id = a.t.at(id).next {
-		s.Leaks = append(s.Leaks, a.view(a.t.at(id), nil))
+		var c Conn
+		c, buf = a.view(a.t.at(id), nil, buf)
+		s.Leaks = append(s.Leaks, c)
 	}
 	return s
 }
@@ -79,7 +91,7 @@ func (a *Aggregator) summary() Summary {
 		if tw == 0 {
 			continue
 		}
-		s.TopOwners = insertTop(s.TopOwners, n, OwnerTW{ownerOf(o.pid, &o.comm), tw}, func(x, y *OwnerTW) bool {
+		s.TopOwners = insertTop(s.TopOwners, n, OwnerTW{a.owner(o.pid, &o.comm), tw}, func(x, y *OwnerTW) bool {
 			return cmp.Or(cmp.Compare(y.TW, x.TW), compareOwners(&x.Owner, &y.Owner)) < 0
 		})
 	}
@@ -88,7 +100,7 @@ func (a *Aggregator) summary() Summary {
 			continue
 		}
 		s.CloseWait.Leaked += leaks
-		s.CloseWait.Owners = insertTop(s.CloseWait.Owners, n, Leak{Owner: ownerOf(o.pid, &o.comm), Count: leaks}, func(x, y *Leak) bool {
+		s.CloseWait.Owners = insertTop(s.CloseWait.Owners, n, Leak{Owner: a.owner(o.pid, &o.comm), Count: leaks}, func(x, y *Leak) bool {
 			return cmp.Or(cmp.Compare(y.Count, x.Count), compareOwners(&x.Owner, &y.Owner)) < 0
 		})
 	}
@@ -111,7 +123,7 @@ func (a *Aggregator) oldestLeaks(owners []Leak) {
 	left := len(owners)
 	for id := a.leaks.head; id != 0 && left > 0; id = a.t.at(id).next {
 		c := a.t.at(id)
-		o := ownerOf(c.pid, &c.comm)
+		o := a.owner(c.pid, &c.comm)
 		for i := range owners {
 			if owners[i].Owner == o && owners[i].Oldest == 0 {
 				owners[i].Oldest = ns(a.now - (c.deadline - uint64(a.cfg.LeakAfter)))
@@ -140,16 +152,17 @@ func compareDestinations(x, y *Destination) int {
 func ns(v uint64) time.Duration { return time.Duration(v) }
 
 // view materialises a connection; e describes its end, or is nil while
-// it is open, when its current step lasts until now.
-func (a *Aggregator) view(c *conn, e *ended) Conn {
+// it is open, when its current step lasts until now. Its steps are cut
+// from the front of buf, and the rest of buf is returned.
+func (a *Aggregator) view(c *conn, e *ended, buf []Step) (Conn, []Step) {
 	v := Conn{
 		NetNS:  c.netns,
 		Local:  addrPortOf(c.family, &c.laddr, c.lport),
 		Remote: addrPortOf(c.family, &c.raddr, c.rport),
-		Owner:  ownerOf(c.pid, &c.comm),
+		Owner:  a.owner(c.pid, &c.comm),
 		Role:   c.role,
 		Closer: c.closer,
-		Steps:  make([]Step, c.nsteps),
+		Steps:  buf[:c.nsteps:c.nsteps],
 	}
 	last := a.now
 	if e != nil {
@@ -170,5 +183,5 @@ func (a *Aggregator) view(c *conn, e *ended) Conn {
 		}
 		v.Steps[i] = st
 	}
-	return v
+	return v, buf[c.nsteps:]
 }

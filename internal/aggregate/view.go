@@ -209,10 +209,26 @@ func addrPortOf(family uint8, b *[16]byte, port uint16) netip.AddrPort {
 	return netip.AddrPortFrom(addrOf(family, b), port)
 }
 
-func ownerOf(pid uint32, comm *[16]byte) Owner {
-	n := 0
-	for n < len(comm) && comm[n] != 0 {
-		n++
+// maxComms bounds the interned command names; past it they start over.
+const maxComms = 1024
+
+// owner returns an Owner, its command name interned: a snapshot lists a
+// thousand connections of a handful of processes ten times a second.
+func (a *Aggregator) owner(pid uint32, comm *[16]byte) Owner {
+	if comm[0] == 0 {
+		return Owner{PID: pid}
 	}
-	return Owner{PID: pid, Comm: string(comm[:n])}
+	s, ok := a.comms[*comm]
+	if !ok {
+		n := 0
+		for n < len(comm) && comm[n] != 0 {
+			n++
+		}
+		if len(a.comms) >= maxComms {
+			clear(a.comms)
+		}
+		s = string(comm[:n])
+		a.comms[*comm] = s
+	}
+	return Owner{PID: pid, Comm: s}
 }
