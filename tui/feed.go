@@ -44,14 +44,39 @@ func NewFeed(agg *aggregate.Aggregator, meta *event.Meta, logSize int) *Feed {
 }
 
 // Event adds one event. It allocates nothing, and e may be reused once it
-// returns.
+// returns. A reader with many events at hand should use Add.
 func (f *Feed) Event(e *event.Event) {
 	f.mu.Lock()
 	f.agg.Add(e)
 	f.log[f.next] = *e
-	f.next = (f.next + 1) % len(f.log)
+	f.next++
+	if f.next == len(f.log) {
+		f.next = 0
+	}
 	f.n = min(f.n+1, len(f.log))
 	f.received++
+	f.mu.Unlock()
+}
+
+// Add adds a batch of events, oldest first, under one acquisition of the
+// lock: the live reader hands over what it drained from the ring buffer
+// in batches, so that at a hundred thousand events a second the cost per
+// event is the aggregator's alone, not a lock's. It allocates nothing;
+// batch may be reused once it returns.
+func (f *Feed) Add(batch []event.Event) {
+	f.mu.Lock()
+	for i := range batch {
+		f.agg.Add(&batch[i])
+	}
+	f.received += uint64(len(batch))
+	// Only the latest events reach the log, copied in at most two runs.
+	if len(batch) > len(f.log) {
+		batch = batch[len(batch)-len(f.log):]
+	}
+	k := copy(f.log[f.next:], batch)
+	copy(f.log, batch[k:])
+	f.next = (f.next + len(batch)) % len(f.log)
+	f.n = min(f.n+len(batch), len(f.log))
 	f.mu.Unlock()
 }
 

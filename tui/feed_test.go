@@ -1,7 +1,10 @@
 package tui
 
 import (
+	"reflect"
 	"testing"
+
+	"github.com/twtrace/twtrace/internal/aggregate"
 
 	"github.com/twtrace/twtrace/internal/event"
 )
@@ -28,6 +31,32 @@ func TestFeedLog(t *testing.T) {
 	}
 }
 
+// TestFeedAddBatches checks that events added in batches of any size,
+// some larger than the log, some wrapping around it, give the same log,
+// count and aggregate as events added one by one.
+func TestFeedAddBatches(t *testing.T) {
+	evs := testScript()
+	one := NewFeed(aggregate.New(aggregate.Config{}), testMeta(), 50)
+	for i := range evs {
+		one.Event(&evs[i])
+	}
+	for _, size := range []int{1, 7, 50, 64, len(evs)} {
+		batched := NewFeed(aggregate.New(aggregate.Config{}), testMeta(), 50)
+		for i := 0; i < len(evs); i += size {
+			batched.Add(evs[i:min(i+size, len(evs))])
+		}
+		if got, want := batched.Events(nil), one.Events(nil); !reflect.DeepEqual(got, want) {
+			t.Errorf("batches of %d: the log differs from events added one by one", size)
+		}
+		if batched.Received() != uint64(len(evs)) {
+			t.Errorf("batches of %d: received %d, want %d", size, batched.Received(), len(evs))
+		}
+		if got, want := batched.Snapshot(), one.Snapshot(); !reflect.DeepEqual(got, want) {
+			t.Errorf("batches of %d: the snapshot differs from events added one by one", size)
+		}
+	}
+}
+
 // TestFeedAllocatesNothing checks the Feed's own cost per event: the
 // reader's hot path allocates nothing.
 func TestFeedAllocatesNothing(t *testing.T) {
@@ -35,5 +64,12 @@ func TestFeedAllocatesNothing(t *testing.T) {
 	e := event.Event{Kind: event.KindLost, Count: 1}
 	if n := testing.AllocsPerRun(1000, func() { f.Event(&e) }); n != 0 {
 		t.Errorf("%v allocations per event", n)
+	}
+	batch := make([]event.Event, 300)
+	for i := range batch {
+		batch[i] = e
+	}
+	if n := testing.AllocsPerRun(100, func() { f.Add(batch) }); n != 0 {
+		t.Errorf("%v allocations per batch", n)
 	}
 }

@@ -33,11 +33,15 @@ type Options struct {
 // Run shows the UI until the user quits or ctx is done. It takes over
 // the terminal (alternate screen) and gives it back as it was.
 func Run(ctx context.Context, src Source, opt Options) error {
-	popts := []tea.ProgramOption{tea.WithContext(ctx)}
+	m := newModel(src, opt, time.Now)
+	// The screen changes on a frame or a key. bubbletea's renderer wakes
+	// 60 times a second by default to look for a change; twice the frame
+	// rate keeps keys as quick to answer and wakes a third as often.
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(2 * m.fps)}
 	if !opt.colour() {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	_, err := tea.NewProgram(newModel(src, opt, time.Now), popts...).Run()
+	_, err := tea.NewProgram(m, popts...).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil
 	}
@@ -100,6 +104,10 @@ type model struct {
 
 	frame frame
 	hist  history
+	// spare is the log of the frame before the current one, which
+	// nothing points into any more: the next fetch copies into it, so
+	// that a frame does not allocate a log of its own.
+	spare []event.Event
 
 	scroll [numTabs]scroll
 	group  groupBy
@@ -142,11 +150,12 @@ func newModel(src Source, opt Options, now func() time.Time) *model {
 
 // fetcher returns the function that reads a frame. It runs in a
 // command's goroutine, off the UI's, and so reads nothing of the model's
-// mutable state.
+// mutable state; it takes the spare log with it.
 func (m *model) fetcher() func() frame {
-	src, p, now := m.src, m.player, m.now
+	src, p, now, buf := m.src, m.player, m.now, m.spare[:0]
+	m.spare = nil
 	return func() frame {
-		f := frame{at: now().UnixNano(), snap: src.Snapshot(), events: src.Events(nil), received: src.Received()}
+		f := frame{at: now().UnixNano(), snap: src.Snapshot(), events: src.Events(buf), received: src.Received()}
 		if p != nil {
 			f.status = p.Status()
 			f.at = f.status.Position.UnixNano()
@@ -198,6 +207,8 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // apply takes a new frame and derives what the views show from it.
 func (m *model) apply(f frame) {
+	// Once derive has run, nothing points into the outgoing log.
+	m.spare = m.frame.events
 	m.frame = f
 	m.hist.add(f.at, f.snap, f.received)
 	m.derive()

@@ -69,6 +69,7 @@ func live(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	// The UI owns the terminal; the reader runs beside it and never waits
 	// for it (the feed hands the UI snapshots on its own tick).
 	p.feed = tui.NewFeed(p.agg, meta, eventLog)
+	p.batch = make([]event.Event, 0, feedBatch)
 	read := make(chan error, 1)
 	go func() { read <- t.Read(ctx, p) }()
 	uerr := tui.Run(ctx, p.feed, tui.Options{NoColor: cfg.noColor})
