@@ -64,7 +64,11 @@ vmtest: ## run the kernel tests on Debian kernels 5.10 to 7.x in QEMU VMs (root;
 bench: build ## benchmarks: Go micro-benchmarks, then twtrace against the churn workload side by side
 	@command -v bpftrace >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends bpftrace; }
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	$(GO) run ./cmd/twbench -twtrace ./$(BIN) -filter-nothing
+	$(GO) run ./cmd/twbench -twtrace ./$(BIN) -filter-nothing -ui
+
+.PHONY: bench-ui
+bench-ui: build ## the terminal UI's CPU at 10 fps (in tmux) beside -o json's, against the churn workload
+	$(GO) run ./cmd/twbench -twtrace ./$(BIN) -tracers bt-count,twtrace -ui -bpf-stats=false
 
 .PHONY: demo
 demo: ## re-capture the built-in demo recording (root; about 80 s of real traffic in a private netns)

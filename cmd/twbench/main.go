@@ -33,6 +33,7 @@ type config struct {
 	twtrace       string
 	tracers       []string
 	filterNothing bool
+	ui            bool
 	pairs         int
 	duration      time.Duration
 	warmup        time.Duration
@@ -53,15 +54,17 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: twbench [flags]   (as root)\n\n"+
 			"Runs the churn workload in a private netns without and with each tracer, in\n"+
-			"alternating pairs, and prints per pair and medians. Tracers: twtrace, twtrace-nomatch\n"+
-			"(twtrace filtering on a process name nobody has), bt-count (bpftrace counting in a\n"+
-			"map: the noise control) and tcpstates (libbpf-tools, the peer baseline); peers that\n"+
-			"are not installed are skipped with a note.\n\n")
+			"alternating pairs, and prints per pair and medians. Tracers: twtrace (-o json),\n"+
+			"twtrace-nomatch (twtrace filtering on a process name nobody has), twtrace-ui (the\n"+
+			"terminal UI in tmux), bt-count (bpftrace counting in a map: the noise control) and\n"+
+			"tcpstates (libbpf-tools, the peer baseline); peers that are not installed are skipped\n"+
+			"with a note.\n\n")
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&cfg.twtrace, "twtrace", "./twtrace", "the twtrace binary to measure")
 	fs.StringVar(&tracers, "tracers", "bt-count,twtrace,tcpstates", "comma-separated tracers to measure, in this order within each pair")
 	fs.BoolVar(&cfg.filterNothing, "filter-nothing", false, "also measure twtrace-nomatch (--pname with a name no process has): the cost of a filter that matches nothing")
+	fs.BoolVar(&cfg.ui, "ui", false, "also measure twtrace-ui: the terminal UI, run in tmux at its 10 frames a second; its CPU is the UI process's")
 	fs.IntVar(&cfg.pairs, "pairs", 5, "without/with pairs per tracer (the method wants at least 5)")
 	fs.DurationVar(&cfg.duration, "duration", 8*time.Second, "length of each churn run")
 	fs.DurationVar(&cfg.warmup, "warmup", 4*time.Second, "an uncounted churn run first, to reach the steady TIME_WAIT population")
@@ -85,6 +88,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.filterNothing {
 		cfg.tracers = append(cfg.tracers, "twtrace-nomatch")
+	}
+	if cfg.ui {
+		cfg.tracers = append(cfg.tracers, "twtrace-ui")
 	}
 	switch {
 	case cfg.pairs < 1:

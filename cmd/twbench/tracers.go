@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -30,7 +31,13 @@ type tracer struct {
 	counts func(stdout, stderr string) (delivered, lost int64)
 	// control marks the noise control: its ratio must be 0.97-1.03.
 	control bool
+	// inTmux runs the tracer in a detached tmux session, as a user at a
+	// terminal runs the UI; the CPU measured is the UI process's own.
+	inTmux bool
 }
+
+// The terminal the UI is measured in.
+const uiWidth, uiHeight = 120, 40
 
 // Bounds on the control's median ratio: outside them the machine was too
 // noisy for the run to mean anything (performance-anchors.md §5).
@@ -66,6 +73,22 @@ func newTracer(name string, cfg config, nsPath string) (*tracer, string, error) 
 			t.argv = append(t.argv, "--pname", noMatchName)
 		}
 		return t, "", nil
+	case "twtrace-ui":
+		if _, err := exec.LookPath(cfg.twtrace); err != nil {
+			return nil, "", fmt.Errorf("twtrace binary %s: %w (build it with `make build`, or pass -twtrace)", cfg.twtrace, err)
+		}
+		if _, err := exec.LookPath("tmux"); err != nil {
+			return nil, "twtrace-ui skipped: tmux is not installed (apt-get install tmux)", nil
+		}
+		// The UI as a user starts it, on the Overview at its 10 frames a
+		// second; it prints no counts.
+		return &tracer{
+			name:         name,
+			argv:         []string{cfg.twtrace, "--netns", nsPath},
+			setStateProg: "tw_set_state",
+			counts:       func(string, string) (int64, int64) { return -1, -1 },
+			inTmux:       true,
+		}, "", nil
 	case "bt-count":
 		bt, err := exec.LookPath("bpftrace")
 		if err != nil {
@@ -91,7 +114,7 @@ func newTracer(name string, cfg config, nsPath string) (*tracer, string, error) 
 			counts:       tcpstatesCounts,
 		}, "", nil
 	}
-	return nil, "", fmt.Errorf("unknown tracer %q (want twtrace, twtrace-nomatch, bt-count or tcpstates)", name)
+	return nil, "", fmt.Errorf("unknown tracer %q (want twtrace, twtrace-nomatch, twtrace-ui, bt-count or tcpstates)", name)
 }
 
 var (
@@ -139,7 +162,10 @@ func atoi(s string) int64 {
 // running is a started tracer.
 type running struct {
 	t              *tracer
-	cmd            *exec.Cmd
+	pid            int
+	cmd            *exec.Cmd // nil in tmux
+	tmux           string    // the tmux server's socket name, in tmux
+	stderrFile     string    // where the tracer's stderr goes, in tmux
 	stdout, stderr bytes.Buffer
 	exited         chan struct{} // closed when the process has exited
 	err            error         // its exit status, once exited is closed
@@ -153,6 +179,24 @@ const attachTimeout = 30 * time.Second
 // more for the rest to load and attach. A tracer that exits meanwhile (a
 // flag this twtrace lacks, say) is an error quoting its stderr.
 func (t *tracer) start(ctx context.Context, settle time.Duration) (*running, error) {
+	var r *running
+	var err error
+	if t.inTmux {
+		r, err = t.startInTmux()
+	} else {
+		r, err = t.startProcess()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := r.awaitAttach(ctx, settle); err != nil {
+		r.stop()
+		return nil, err
+	}
+	return r, nil
+}
+
+func (t *tracer) startProcess() (*running, error) {
 	r := &running{t: t, cmd: exec.Command(t.argv[0], t.argv[1:]...), exited: make(chan struct{})}
 	if t.captureStdout {
 		r.cmd.Stdout = &r.stdout
@@ -161,15 +205,59 @@ func (t *tracer) start(ctx context.Context, settle time.Duration) (*running, err
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", t.name, err)
 	}
+	r.pid = r.cmd.Process.Pid
 	go func() {
 		r.err = r.cmd.Wait()
 		close(r.exited)
 	}()
-	if err := r.awaitAttach(ctx, settle); err != nil {
-		r.stop()
+	return r, nil
+}
+
+// startInTmux starts t in a detached tmux session of its own server, the
+// tracer exec'd by the pane's shell so that the pane's process is the
+// tracer itself. The tmux server, not twbench, is its parent, so its exit
+// is noticed by polling.
+func (t *tracer) startInTmux() (*running, error) {
+	f, err := os.CreateTemp("", "twbench-ui-*.stderr")
+	if err != nil {
 		return nil, err
 	}
+	f.Close()
+	r := &running{t: t, tmux: fmt.Sprintf("twbench-%d", os.Getpid()), stderrFile: f.Name(), exited: make(chan struct{})}
+	quoted := make([]string, len(t.argv))
+	for i, a := range t.argv {
+		quoted[i] = shellQuote(a)
+	}
+	shell := "exec " + strings.Join(quoted, " ") + " 2>" + shellQuote(f.Name())
+	out, err := exec.Command("tmux", "-L", r.tmux, "new-session", "-d", "-x", strconv.Itoa(uiWidth), "-y", strconv.Itoa(uiHeight),
+		"-P", "-F", "#{pane_pid}", shell).CombinedOutput()
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("starting %s in tmux: %w: %s", t.name, err, strings.TrimSpace(string(out)))
+	}
+	if r.pid, err = strconv.Atoi(strings.TrimSpace(string(out))); err != nil {
+		r.killTmux()
+		return nil, fmt.Errorf("starting %s in tmux: pane pid %q: %w", t.name, out, err)
+	}
+	go func() {
+		for syscall.Kill(r.pid, 0) == nil {
+			time.Sleep(100 * time.Millisecond)
+		}
+		b, _ := os.ReadFile(r.stderrFile)
+		r.stderr.Write(b)
+		close(r.exited)
+	}()
 	return r, nil
+}
+
+// shellQuote quotes s for sh.
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// killTmux ends the tmux server of a tracer run in tmux, and removes its
+// stderr file.
+func (r *running) killTmux() {
+	exec.Command("tmux", "-L", r.tmux, "kill-server").Run()
+	os.Remove(r.stderrFile)
 }
 
 func (r *running) awaitAttach(ctx context.Context, settle time.Duration) error {
@@ -185,7 +273,7 @@ func (r *running) awaitAttach(ctx context.Context, settle time.Duration) error {
 		case <-giveUp:
 			return fmt.Errorf("%s loaded no BPF program within %v", r.t.name, attachTimeout)
 		case <-tick.C:
-			ids, _ := processPrograms(r.cmd.Process.Pid)
+			ids, _ := processPrograms(r.pid)
 			loaded = len(ids) > 0
 		}
 	}
@@ -206,7 +294,10 @@ func (r *running) exitedEarly() error {
 // stop interrupts the tracer, as Ctrl-C would so it prints its summary,
 // and waits for it; one that does not exit within 15 s is killed.
 func (r *running) stop() error {
-	r.cmd.Process.Signal(os.Interrupt)
+	if r.cmd == nil {
+		defer r.killTmux()
+	}
+	syscall.Kill(r.pid, syscall.SIGINT)
 	select {
 	case <-r.exited:
 		var ee *exec.ExitError
@@ -215,7 +306,7 @@ func (r *running) stop() error {
 		}
 		return r.err
 	case <-time.After(15 * time.Second):
-		r.cmd.Process.Kill()
+		syscall.Kill(r.pid, syscall.SIGKILL)
 		<-r.exited
 		return fmt.Errorf("%s ignored SIGINT for 15 s; killed", r.t.name)
 	}
@@ -224,7 +315,7 @@ func (r *running) stop() error {
 // cpuTicks returns the tracer's user+system CPU time in clock ticks
 // (USER_HZ, 100 per second on every Linux architecture Go supports).
 func (r *running) cpuTicks() (uint64, error) {
-	return procCPUTicks(r.cmd.Process.Pid)
+	return procCPUTicks(r.pid)
 }
 
 const ticksPerSecond = 100
