@@ -68,6 +68,16 @@ static __always_inline __u8 sk_tuple(const struct sock *sk, struct tuple *t)
 	return family;
 }
 
+/* current_comm copies the current task's name, NUL-padded: a name is
+ * compared and looked up (watch_comms) as all 16 bytes, and on some kernels
+ * (Debian's 6.1) bpf_get_current_comm leaves the bytes after the name as
+ * they were. */
+static __always_inline void current_comm(char *comm)
+{
+	__builtin_memset(comm, 0, 16);
+	bpf_get_current_comm(comm, 16);
+}
+
 static __always_inline bool in_scope(const struct tuple *t)
 {
 	return !filter_netns || t->netns == filter_netns;

@@ -163,7 +163,7 @@ static __always_inline struct sk_info *storage_of(struct sock *sk, int old, int 
 	if (filter_owner && !sk_info_hashed) {
 		create = false;
 		if (process_context(old, new)) {
-			bpf_get_current_comm(comm, sizeof(comm));
+			current_comm(comm);
 			create = owner_wanted(bpf_get_current_pid_tgid() >> 32, comm);
 		}
 	}
@@ -218,7 +218,7 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 		st->role = ROLE_CLIENT;
 	if (process_context(old, new)) {
 		st->pid = bpf_get_current_pid_tgid() >> 32;
-		bpf_get_current_comm(st->comm, sizeof(st->comm));
+		current_comm(st->comm);
 		st->flags &= ~(SKF_WANT_KNOWN | SKF_WANTED);
 		if (new == TCP_LISTEN)
 			listener_set(&t, st);
@@ -311,7 +311,7 @@ static __always_inline void on_accept(struct sock *child)
 
 	if (!child)
 		return;
-	bpf_get_current_comm(comm, sizeof(comm));
+	current_comm(comm);
 	create = filter_owner && owner_wanted(pid, comm) &&
 		 (!filter_netns || BPF_CORE_READ(child, __sk_common.skc_net.net, ns.inum) == filter_netns);
 	st = sk_info_get(child, create);
