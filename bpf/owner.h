@@ -59,6 +59,34 @@ static __always_inline void set_owner(struct event *e, __u32 pid, const char *co
 	e->flags |= EVF_OWNER;
 }
 
+/* transition_record reserves the record of sk's move from old to new and
+ * fills what every transition carries; the caller adds the rest and
+ * submits. extra counts the further events the record stands for (a tw's
+ * birth, an overflow), born the accepted child's LISTEN -> SYN_RECV. */
+static __always_inline struct event *transition_record(__u8 kind, __u8 extra, const struct sk_info *st,
+						       const struct sock *sk, const struct tuple *t,
+						       __u8 family, int old, int new, __u64 now, __u8 born)
+{
+	struct event *e = reserve_events(kind, now, 1 + extra + born);
+
+	if (!e)
+		return NULL;
+	if (born)
+		e->flags |= EVF_FROM_LISTEN;
+	set_tuple(e, t, family);
+	set_owner(e, st->pid, st->comm);
+	e->sock = (__u64)sk;
+	e->old_state = old;
+	e->new_state = new;
+	e->role = st->role;
+	e->closer = st->closer;
+	if (st->state_ts) {
+		e->dur = now - st->state_ts;
+		e->flags |= EVF_DUR;
+	}
+	return e;
+}
+
 /* handoff records the tw that took over sk's connection and reports both
  * the socket's last transition and the tw's birth in one record. */
 static __always_inline void handoff(const struct birth *b, const struct sk_info *st,
@@ -77,23 +105,11 @@ static __always_inline void handoff(const struct birth *b, const struct sk_info 
 	__builtin_memcpy(info.comm, st->comm, 16);
 	bpf_map_update_elem(&tw_info, &b->tw, &info, BPF_ANY);
 
-	e = reserve_events(EV_TW_ENTER, now, 2 + born);
+	e = transition_record(EV_TW_ENTER, 1, st, sk, t, family, old, TCP_TIME_WAIT, now, born);
 	if (!e)
 		return;
-	if (born)
-		e->flags |= EVF_FROM_LISTEN;
-	set_tuple(e, t, family);
-	set_owner(e, st->pid, st->comm);
 	e->sock = b->tw;
 	e->sk = (__u64)sk;
-	e->old_state = old;
-	e->new_state = TCP_TIME_WAIT;
-	if (st->state_ts) {
-		e->dur = now - st->state_ts;
-		e->flags |= EVF_DUR;
-	}
-	e->role = st->role;
-	e->closer = st->closer;
 	e->substate = b->substate;
 	e->timeout = b->timeout;
 	submit(e);
@@ -241,22 +257,11 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 		sk_info_closed(sk, &t, old);
 		return 0;
 	}
-	e = want ? reserve_events(overflow ? EV_TW_OVERFLOW : EV_STATE, now, 1 + overflow + born) : NULL;
-	if (e) {
-		if (born)
-			e->flags |= EVF_FROM_LISTEN;
-		set_tuple(e, &t, family);
-		set_owner(e, st->pid, st->comm);
-		e->sock = (__u64)sk;
-		e->old_state = old;
-		e->new_state = new;
-		e->role = st->role;
-		e->closer = st->closer;
-		if (st->state_ts) {
-			e->dur = now - st->state_ts;
-			e->flags |= EVF_DUR;
-		}
-		submit(e);
+	if (want) {
+		e = transition_record(overflow ? EV_TW_OVERFLOW : EV_STATE, overflow, st, sk, &t, family,
+				      old, new, now, born);
+		if (e)
+			submit(e);
 	}
 	st->state_ts = now;
 	if (new == TCP_CLOSE)

@@ -87,6 +87,10 @@ func stateHooks(cfg Config) []hook {
 	return hooks
 }
 
+// taskHooksLoss is what a precise backend loses without its inet_twsk_purge
+// and tcp_abort hooks.
+const taskHooksLoss = "purges are told by the namespace's reference count, ss -K kills are reported as unknown"
+
 // groups are the hook groups a backend is chosen for, each on its own.
 var groups = []group{
 	{name: "tw", ways: []way{
@@ -97,7 +101,7 @@ var groups = []group{
 				{{"tw_fe_purge", "inet_twsk_purge", tracing}, {"tw_fx_purge", "inet_twsk_purge", tracing}},
 				{{"tw_fe_abort", "tcp_abort", tracing}, {"tw_fx_abort", "tcp_abort", tracing}},
 			},
-			extraLoss: "purges are told by the namespace's reference count, ss -K kills are reported as unknown",
+			extraLoss: taskHooksLoss,
 			note:      "fentry/fexit on inet_twsk_alloc, tcp_time_wait, tcp_timewait_state_process, tcp_twsk_unique, inet_twsk_deschedule_put, tw_timer_handler, inet_twsk_free; end causes seen directly",
 			precise:   true,
 		},
@@ -108,7 +112,7 @@ var groups = []group{
 				{{"tw_kp_purge", "inet_twsk_purge", kprobe}, {"tw_kr_purge", "inet_twsk_purge", kretprobe}},
 				{{"tw_kp_abort", "tcp_abort", kprobe}, {"tw_kr_abort", "tcp_abort", kretprobe}},
 			},
-			extraLoss: "purges are told by the namespace's reference count, ss -K kills are reported as unknown",
+			extraLoss: taskHooksLoss,
 			note:      "kprobes on inet_twsk_alloc, tcp_timewait_state_process, tcp_twsk_unique, inet_twsk_deschedule_put, tw_timer_handler, inet_twsk_free; end causes seen directly",
 			precise:   true,
 		},
