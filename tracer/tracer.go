@@ -223,7 +223,7 @@ func (t *Tracer) Read(ctx context.Context, h Handler) error {
 		// The ring is empty: whatever followed a held cancel within
 		// microseconds in the kernel has been read by now.
 		t.dec.settle(monotonicNow(), emit)
-		if err := t.reportLost(h); err != nil {
+		if err := t.reportLost(h, false); err != nil {
 			return err
 		}
 		h.Idle()
@@ -235,7 +235,9 @@ func (t *Tracer) Read(ctx context.Context, h Handler) error {
 		// at the reference rate. Yielding once per drain resets that clock.
 		runtime.Gosched()
 	}
-	return nil
+	// Skipped runs are read once a second: read them once more, so that
+	// the last second's are not left out of the total.
+	return t.reportLost(h, true)
 }
 
 // missesEvery is how often the programs' skipped runs are read: one
@@ -246,14 +248,15 @@ const missesEvery = uint64(time.Second)
 // KindLost event: records the ring buffer had no room for, and runs of
 // twtrace's programs that the kernel skipped because one of them was
 // already running on that CPU (a softirq interrupting it), each of which
-// may have carried an event.
-func (t *Tracer) reportLost(h Handler) error {
+// may have carried an event. The skipped runs are read when force is set
+// or a second has passed since the last read.
+func (t *Tracer) reportLost(h Handler, force bool) error {
 	var zero uint32
 	if err := t.lostMap.Lookup(&zero, t.lostBuf); err != nil {
 		return fmt.Errorf("reading the lost-event counter: %w", err)
 	}
 	now := monotonicNow()
-	if now-t.missesAt >= missesEvery {
+	if force || now-t.missesAt >= missesEvery {
 		t.misses, t.missesAt = t.objs.recursionMisses(), now
 		t.skipped.Store(t.misses)
 	}
