@@ -4,16 +4,18 @@
 
 #include "event.h"
 
-/* events: records for Go. Inserted by every program through emit();
- * consumed by tracer/reader.go. Size set from Go (Config.RingBytes). */
+/* events: records for Go. Inserted by every program through reserve() and
+ * submit() (common.h); consumed by Tracer.Read. Size set from Go
+ * (Config.RingBytes). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
 } events SEC(".maps");
 
-/* lost: per-CPU count of records the ring buffer had no room for.
- * Incremented by emit() on a failed reserve; read (never reset) by Go,
- * which reports increases as kind=lost. One slot. */
+/* lost: per-CPU count of events that could not be delivered: those of a
+ * record the ring buffer had no room for, and those of a socket whose
+ * storage could not be made. Incremented by count_lost() (common.h); read
+ * (never reset) by Go, which reports increases as kind=lost. One slot. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
