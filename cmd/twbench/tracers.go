@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -164,7 +165,7 @@ type running struct {
 	t              *tracer
 	pid            int
 	cmd            *exec.Cmd // nil in tmux
-	tmux           string    // the tmux server's socket name, in tmux
+	tmux           string    // the tmux server's socket, in tmux
 	stderrFile     string    // where the tracer's stderr goes, in tmux
 	stdout, stderr bytes.Buffer
 	exited         chan struct{} // closed when the process has exited
@@ -223,13 +224,13 @@ func (t *tracer) startInTmux() (*running, error) {
 		return nil, err
 	}
 	f.Close()
-	r := &running{t: t, tmux: fmt.Sprintf("twbench-%d", os.Getpid()), stderrFile: f.Name(), exited: make(chan struct{})}
+	r := &running{t: t, tmux: filepath.Join(os.TempDir(), fmt.Sprintf("twbench-%d.tmux", os.Getpid())), stderrFile: f.Name(), exited: make(chan struct{})}
 	quoted := make([]string, len(t.argv))
 	for i, a := range t.argv {
 		quoted[i] = shellQuote(a)
 	}
 	shell := "exec " + strings.Join(quoted, " ") + " 2>" + shellQuote(f.Name())
-	out, err := exec.Command("tmux", "-L", r.tmux, "new-session", "-d", "-x", strconv.Itoa(uiWidth), "-y", strconv.Itoa(uiHeight),
+	out, err := exec.Command("tmux", "-S", r.tmux, "new-session", "-d", "-x", strconv.Itoa(uiWidth), "-y", strconv.Itoa(uiHeight),
 		"-P", "-F", "#{pane_pid}", shell).CombinedOutput()
 	if err != nil {
 		os.Remove(f.Name())
@@ -254,9 +255,10 @@ func (t *tracer) startInTmux() (*running, error) {
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 // killTmux ends the tmux server of a tracer run in tmux, and removes its
-// stderr file.
+// socket and stderr file.
 func (r *running) killTmux() {
-	exec.Command("tmux", "-L", r.tmux, "kill-server").Run()
+	exec.Command("tmux", "-S", r.tmux, "kill-server").Run()
+	os.Remove(r.tmux)
 	os.Remove(r.stderrFile)
 }
 

@@ -19,7 +19,7 @@ import (
 // tmux server, driven by keys and read back from the screen.
 type terminal struct {
 	t      *testing.T
-	socket string
+	socket string // the tmux server's socket, in the test's directory
 	status string // where the shell writes the binary's exit code
 }
 
@@ -45,16 +45,16 @@ func startTerminal(t *testing.T, args ...string) *terminal {
 		t.Skip("needs tmux")
 	}
 	dir := t.TempDir()
-	term := &terminal{t: t, socket: "twtrace-test-" + filepath.Base(dir), status: filepath.Join(dir, "exit")}
+	term := &terminal{t: t, socket: filepath.Join(dir, "tmux.sock"), status: filepath.Join(dir, "exit")}
 	cmd := fmt.Sprintf("%s %s; echo $? > %s; sleep 600", buildTwtrace(t), strings.Join(args, " "), term.status)
 	term.tmux("new-session", "-d", "-s", "ui", "-x", "100", "-y", "32", cmd)
-	t.Cleanup(func() { exec.Command("tmux", "-L", term.socket, "kill-server").Run() })
+	t.Cleanup(func() { exec.Command("tmux", "-S", term.socket, "kill-server").Run() })
 	return term
 }
 
 func (term *terminal) tmux(args ...string) string {
 	term.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", term.socket}, args...)...).CombinedOutput()
+	out, err := exec.Command("tmux", append([]string{"-S", term.socket}, args...)...).CombinedOutput()
 	if err != nil {
 		term.t.Fatalf("tmux %v: %v\n%s", args, err, out)
 	}
