@@ -63,7 +63,7 @@ func live(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	}
 	if !wantUI(cfg, stdout) {
 		rerr := t.Read(ctx, p)
-		fmt.Fprintf(stderr, "twtrace: events=%d lost=%d\n", p.n, t.Stats().Lost)
+		printCounts(stderr, p, t)
 		return errors.Join(rerr, p.finish(summary, format))
 	}
 	// The UI owns the terminal; the reader runs beside it and never waits
@@ -74,7 +74,15 @@ func live(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	go func() { read <- t.Read(ctx, p) }()
 	uerr := tui.Run(ctx, p.feed, tui.Options{NoColor: cfg.noColor})
 	cancel()
-	return errors.Join(uerr, <-read, p.finish(nil, ""))
+	rerr := <-read
+	printCounts(stderr, p, t) // after the UI has given the terminal back
+	return errors.Join(uerr, rerr, p.finish(nil, ""))
+}
+
+// printCounts ends a live capture with what it delivered and lost, the line
+// scripts (and twbench) read: "twtrace: events=N lost=M".
+func printCounts(stderr io.Writer, p *pipe, t *tracer.Tracer) {
+	fmt.Fprintf(stderr, "twtrace: events=%d lost=%d\n", p.n, t.Stats().Lost)
 }
 
 // liveMeta describes this capture: host, kernel, backend and the
