@@ -232,6 +232,9 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	st->flags &= ~SKF_UNREPORTED_BIRTH;
 	if (new == TCP_SYN_SENT)
 		st->role = ROLE_CLIENT;
+	else if (old == TCP_SYN_RECV && st->role == ROLE_UNKNOWN)
+		st->role = ROLE_SERVER; /* a passive open whose birth went unseen
+					 * (a run the kernel skipped) */
 	if (process_context(old, new)) {
 		st->pid = bpf_get_current_pid_tgid() >> 32;
 		current_comm(st->comm);
