@@ -164,25 +164,20 @@ static __always_inline __u16 local_port(const struct sock *sk)
 }
 
 /* storage_of returns sk's sk_info. It creates one unless an owner filter
- * rules the socket out: a socket first seen in process context by an owner
- * the filter does not want, or outside process context with no storage
- * (an accepted child of a listener that was not wanted) stays without, so
- * that other processes' traffic costs the check and a lookup that finds
- * nothing, and the kernel has no storage to clone or free for it. */
-static __always_inline struct sk_info *storage_of(struct sock *sk, int old, int new)
+ * rules the socket out: a socket first seen in process context (cur is its
+ * owner) by an owner the filter does not want, or outside process context
+ * (cur is NULL) with no storage (an accepted child of a listener that was
+ * not wanted) stays without, so that other processes' traffic costs the
+ * check and a lookup that finds nothing, and the kernel has no storage to
+ * clone or free for it. */
+static __always_inline struct sk_info *storage_of(struct sock *sk, const struct owner *cur)
 {
 	bool create = true;
-	char comm[16];
 
 	/* Where sk_info is a hash (compat.h), a child's entry is made from
 	 * its listener's owner, not cloned: it is always created. */
-	if (filter_owner && !sk_info_hashed) {
-		create = false;
-		if (process_context(old, new)) {
-			current_comm(comm);
-			create = owner_wanted(bpf_get_current_pid_tgid() >> 32, comm);
-		}
-	}
+	if (filter_owner && !sk_info_hashed)
+		create = cur && owner_wanted(cur->pid, cur->comm);
 	return sk_info_get(sk, create);
 }
 
@@ -191,8 +186,9 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	struct tuple t = {};
 	struct sk_info *st;
 	struct birth b = {};
+	struct owner cur;
 	struct event *e;
-	bool overflow = false, want;
+	bool overflow = false, want, in_owner;
 	__u8 family, born;
 	__u64 now;
 
@@ -207,7 +203,14 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	 * tuple (kill_cause). */
 	if (new == TCP_SYN_SENT)
 		connecting_set(sk);
-	st = storage_of(sk, old, new);
+	/* The current task is the owner: read it once, for the filter's
+	 * decision and for the storage. */
+	in_owner = process_context(old, new);
+	if (in_owner) {
+		cur.pid = bpf_get_current_pid_tgid() >> 32;
+		current_comm(cur.comm);
+	}
+	st = storage_of(sk, in_owner ? &cur : NULL);
 	if (!st) {
 		if (closes_to_tw(old, new))
 			forget_birth(sk, &t);
@@ -235,9 +238,9 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	else if (old == TCP_SYN_RECV && st->role == ROLE_UNKNOWN)
 		st->role = ROLE_SERVER; /* a passive open whose birth went unseen
 					 * (a run the kernel skipped) */
-	if (process_context(old, new)) {
-		st->pid = bpf_get_current_pid_tgid() >> 32;
-		current_comm(st->comm);
+	if (in_owner) {
+		st->pid = cur.pid;
+		__builtin_memcpy(st->comm, cur.comm, 16);
 		st->flags &= ~(SKF_WANT_KNOWN | SKF_WANTED);
 		if (new == TCP_LISTEN)
 			listener_set(&t, st);
