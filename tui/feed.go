@@ -2,6 +2,7 @@ package tui
 
 import (
 	"sync"
+	"unsafe"
 
 	"github.com/twtrace/twtrace/internal/aggregate"
 	"github.com/twtrace/twtrace/internal/event"
@@ -43,20 +44,10 @@ func NewFeed(agg *aggregate.Aggregator, meta *event.Meta, logSize int) *Feed {
 	return &Feed{meta: meta, agg: agg, log: make([]event.Event, max(logSize, 1))}
 }
 
-// Event adds one event. It allocates nothing, and e may be reused once it
-// returns. A reader with many events at hand should use Add.
-func (f *Feed) Event(e *event.Event) {
-	f.mu.Lock()
-	f.agg.Add(e)
-	f.log[f.next] = *e
-	f.next++
-	if f.next == len(f.log) {
-		f.next = 0
-	}
-	f.n = min(f.n+1, len(f.log))
-	f.received++
-	f.mu.Unlock()
-}
+// Event adds one event: a batch of one (see Add). It allocates nothing,
+// and e may be reused once it returns. A reader with many events at hand
+// should use Add.
+func (f *Feed) Event(e *event.Event) { f.Add(unsafe.Slice(e, 1)) }
 
 // Add adds a batch of events, oldest first, under one acquisition of the
 // lock: the live reader hands over what it drained from the ring buffer
