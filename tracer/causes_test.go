@@ -356,13 +356,7 @@ func ackFINNow(c net.Conn) error {
 	if err != nil {
 		return err
 	}
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1)
-	}); err != nil {
-		return err
-	}
-	return serr
+	return nettest.SetsockoptInt(raw, unix.IPPROTO_TCP, unix.TCP_QUICKACK, 1)
 }
 
 // twRST makes a tw answer data with an RST: the peer of a half-closed

@@ -30,16 +30,18 @@ type tally struct {
 	unexpectedUnknown []string
 	live              map[tuple]bool // the tw twtrace saw enter and not end
 	unborn            []tuple        // tw that ended without a tw_enter
-	recent            map[tuple]*[tupleHistory]event.Event
-	next              map[tuple]int
+	recent            map[tuple]*history
 }
 
-// tupleHistory is how many of a tuple's last events the tally keeps.
-const tupleHistory = 8
+// history is a tuple's last events, in a ring.
+type history struct {
+	ev [8]event.Event
+	n  int // events seen; the newest is ev[(n-1)%len(ev)]
+}
 
 func newTally() *tally {
 	return &tally{kinds: map[event.Kind]uint64{}, causes: map[event.Cause]uint64{},
-		live: map[tuple]bool{}, recent: map[tuple]*[tupleHistory]event.Event{}, next: map[tuple]int{}}
+		live: map[tuple]bool{}, recent: map[tuple]*history{}}
 }
 
 // tuple names a connection from its local end.
@@ -60,11 +62,11 @@ func (c *tally) Event(e *event.Event) {
 		key := tupleOf(e)
 		h := c.recent[key]
 		if h == nil {
-			h = new([tupleHistory]event.Event)
+			h = new(history)
 			c.recent[key] = h
 		}
-		h[c.next[key]%tupleHistory] = *e
-		c.next[key]++
+		h.ev[h.n%len(h.ev)] = *e
+		h.n++
 	}
 	switch e.Kind {
 	case event.KindTWExit:
@@ -94,10 +96,13 @@ func (c *tally) Idle() {}
 // history returns key's last events, oldest first, as table lines.
 func (c *tally) history(key tuple) string {
 	var b []byte
-	h, n := c.recent[key], c.next[key]
-	for i := max(0, n-tupleHistory); i < n; i++ {
+	h := c.recent[key]
+	if h == nil {
+		return ""
+	}
+	for i := max(0, h.n-len(h.ev)); i < h.n; i++ {
 		b = append(b, "\n\t"...)
-		b = event.AppendTable(b, &h[i%tupleHistory])
+		b = event.AppendTable(b, &h.ev[i%len(h.ev)])
 	}
 	return string(b)
 }

@@ -178,13 +178,7 @@ func runClient(args []string) error {
 	}
 	if reuseAddr {
 		d.Control = func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			if err := rc.Control(func(fd uintptr) {
-				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-			}); err != nil {
-				return err
-			}
-			return serr
+			return SetsockoptInt(rc, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
 		}
 	}
 	fmt.Println("ready")
@@ -412,4 +406,15 @@ func runFork(args []string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// SetsockoptInt sets an integer option on rc's socket, for the options the
+// standard library has no call for (SO_REUSEADDR before a connect,
+// TCP_QUICKACK).
+func SetsockoptInt(rc syscall.RawConn, level, opt, value int) error {
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), level, opt, value) }); err != nil {
+		return err
+	}
+	return serr
 }
