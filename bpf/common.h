@@ -101,18 +101,62 @@ static __always_inline void count_lost(__u64 n)
 		*lostp += n;
 }
 
+/* output sends size bytes as one record, or returns an error. Wake-ups
+ * are batched: the reader polls on its own every few milliseconds and is
+ * woken early only when the backlog grows large; per-record wake-ups would
+ * cost more than everything else together. */
+static __always_inline long output(void *data, __u64 size)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	return bpf_ringbuf_output(&events, data, size,
+				  avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+/* stage_flush sends the CPU's n staged events as one record. */
+static __always_inline void stage_flush(struct stage_meta *m, struct stage *s, __u32 n)
+{
+	if (n > STAGE_EVENTS)
+		n = STAGE_EVENTS;
+	if (n && output(s->ev, n * sizeof(struct event)))
+		count_lost(m->nev);
+	m->n = 0;
+	m->nev = 0;
+}
+
 /* reserve_events returns a zeroed record that stands for n events, or
  * counts the n events lost and returns NULL. A hand-off or overflow record
  * also stands for its socket's last state event, and a record can carry an
- * accepted child's birth (EVF_FROM_LISTEN). */
+ * accepted child's birth (EVF_FROM_LISTEN). Every record reserved must be
+ * submitted, before the program returns: the stage (maps.h) is this CPU's
+ * until then. */
 static __always_inline struct event *reserve_events(__u8 kind, __u64 now, __u8 n)
 {
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	__u32 zero = 0, d;
+	struct stage_meta *m = bpf_map_lookup_elem(&staged, &zero);
+	struct stage *s = bpf_map_lookup_elem(&stage, &zero);
+	struct event *e;
 
-	if (!e) {
+	if (!m || !s) {
 		count_lost(n);
 		return NULL;
 	}
+	d = m->depth;
+	if (d == 0) {
+		if (!m->n)
+			m->oldest = now;
+		m->nev += n;
+		e = &s->ev[m->n & (STAGE_EVENTS - 1)];
+	} else if (d <= STAGE_SPARE) {
+		d = (d - 1) & (STAGE_SPARE - 1); /* the verifier wants it masked */
+		m->spare_nev[d] = n;
+		e = &s->spare[d];
+		d++;
+	} else {
+		count_lost(n);
+		return NULL;
+	}
+	m->depth = d + 1;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	e->ts = now;
@@ -126,14 +170,49 @@ static __always_inline struct event *reserve(__u8 kind, __u64 now)
 	return reserve_events(kind, now, 1);
 }
 
-/* submit batches wake-ups: the reader polls on its own every few
- * milliseconds, and is woken early only when the backlog grows large.
- * Per-record wake-ups would cost more than everything else together. */
+/* submit hands over the record reserve returned: a staged one goes out
+ * with the stage when that is full or old, a spare one at once. */
 static __always_inline void submit(struct event *e)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u32 zero = 0, d, n;
+	struct stage_meta *m = bpf_map_lookup_elem(&staged, &zero);
+	struct stage *s = bpf_map_lookup_elem(&stage, &zero);
 
-	bpf_ringbuf_submit(e, avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	if (!m || !s || !m->depth)
+		return;
+	d = m->depth - 1;
+	if (d == 0) {
+		n = m->n + 1;
+		if (n >= STAGE_EVENTS || e->ts - m->oldest >= STAGE_AGE_NS)
+			stage_flush(m, s, n);
+		else
+			m->n = n;
+	} else if (d <= STAGE_SPARE) {
+		n = (d - 1) & (STAGE_SPARE - 1); /* the verifier wants it masked */
+		if (output(&s->spare[n], sizeof(struct event)))
+			count_lost(m->spare_nev[n]);
+	}
+	m->depth = d;
+}
+
+/* flush_stage sends what this CPU has staged, unless a program here is
+ * between reserve() and submit() (it returns 1: try again later). Go runs
+ * it on a CPU whose stage has gone quiet, and on every CPU when it stops. */
+static __always_inline int flush_stage(void)
+{
+	__u32 zero = 0;
+	struct stage_meta *m = bpf_map_lookup_elem(&staged, &zero);
+	struct stage *s = bpf_map_lookup_elem(&stage, &zero);
+
+	if (!m || !s)
+		return 0;
+	if (m->depth)
+		return 1;
+	/* Programs that interrupt the flush use the spares meanwhile. */
+	m->depth = 1;
+	stage_flush(m, s, m->n);
+	m->depth = 0;
+	return 0;
 }
 
 static __always_inline void set_tuple(struct event *e, const struct tuple *t, __u8 family)

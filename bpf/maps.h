@@ -4,9 +4,10 @@
 
 #include "event.h"
 
-/* events: records for Go. Inserted by every program through reserve() and
- * submit() (common.h); consumed by Tracer.Read. Size set from Go
- * (Config.RingBytes). */
+/* events: records for Go, each one event or a batch of staged events (see
+ * stage below). Inserted by every program through reserve() and submit()
+ * (common.h) and by the flush program; consumed by Tracer.Read. Size set
+ * from Go (Config.RingBytes). */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20);
@@ -22,6 +23,52 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
+
+/* Staging. A ring-buffer record costs a reservation and a commit, each
+ * taking the ring's lock and touching cache lines every CPU shares: about
+ * as much as everything else a state change costs. So events are staged
+ * per CPU and go out STAGE_EVENTS at a time, as one record, when the stage
+ * is full or its oldest event is STAGE_AGE_NS old; Go flushes a stage that
+ * has gone quiet (the tw_flush program, run on that CPU) and puts the CPUs'
+ * batches back in time order. A program that interrupts another between
+ * its reserve() and submit() on the same CPU (a softirq landing in a
+ * system call) cannot use the stage, which is mid-write: it fills one of
+ * the spare records and sends it at once. */
+#define STAGE_EVENTS 16
+#define STAGE_SPARE 4 /* a power of two */
+#define STAGE_AGE_NS 5000000ULL
+
+struct stage {
+	struct event ev[STAGE_EVENTS];
+	struct event spare[STAGE_SPARE]; /* one per nesting level */
+};
+
+/* stage: one per CPU. Written only by programs on that CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stage);
+} stage SEC(".maps");
+
+/* The state of a CPU's stage, apart from the records so that Go can read
+ * it every drain for a few bytes per CPU. */
+struct stage_meta {
+	__u64 oldest; /* ts of ev[0], when n > 0 */
+	__u32 n;      /* events staged */
+	__u32 nev;    /* events they stand for (reserve_events), for the lost count */
+	__u32 depth;  /* programs between reserve() and submit() on this CPU */
+	__u8 spare_nev[STAGE_SPARE];
+	__u8 _pad;
+};
+
+/* staged: one per CPU, beside stage; read by Go every drain. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stage_meta);
+} staged SEC(".maps");
 
 /* What twtrace knows about a full socket. */
 struct sk_info {

@@ -74,6 +74,14 @@ int BPF_PROG(tw_fork, struct task_struct *parent, struct task_struct *child)
 	return on_fork(parent, child);
 }
 
+/* Not attached: Go runs it on a CPU (BPF_PROG_TEST_RUN) to send what that
+ * CPU has staged (common.h). */
+SEC("raw_tp")
+int tw_flush(void *ctx)
+{
+	return flush_stage();
+}
+
 /* The fentry backend. */
 
 SEC("fexit/inet_twsk_alloc")

@@ -235,7 +235,7 @@ func (t *Tracer) attach() error {
 	// The state programs are loaded first: every backend needs them, so
 	// the verifier's verdict on them is Open's.
 	state := stateHooks(t.cfg)
-	if err := t.objs.loadPrograms(progNames(state)); err != nil {
+	if err := t.objs.loadPrograms(append(progNames(state), "tw_flush")); err != nil {
 		var verr *ebpf.VerifierError
 		if errors.As(err, &verr) {
 			return fmt.Errorf("the kernel's verifier rejected twtrace's BPF programs: %+v", verr)

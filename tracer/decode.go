@@ -52,12 +52,9 @@ func (d *decoder) refreshWall() {
 
 func (d *decoder) wall(mono uint64) int64 { return d.bootWall + int64(mono) }
 
-// record decodes one ring-buffer record and emits what it settles.
-func (d *decoder) record(raw []byte, emit func(*event.Event)) {
-	if len(raw) < int(unsafe.Sizeof(twtraceEvent{})) {
-		return
-	}
-	r := (*twtraceEvent)(unsafe.Pointer(&raw[0]))
+// record decodes one kernel record, in time order, and emits what it
+// settles.
+func (d *decoder) record(r *twtraceEvent, emit func(*event.Event)) {
 	kind := twtraceTwEventKind(r.Kind)
 
 	if int(r.Cpu) < len(d.held) && d.held[r.Cpu].ok {
@@ -130,7 +127,7 @@ func (d *decoder) state(r *twtraceEvent, emit func(*event.Event)) {
 }
 
 // settle declares held cancels kills once their follow-up can no longer
-// come. Call it after draining the ring.
+// come: now is a time up to which every record has been decoded.
 func (d *decoder) settle(now uint64, emit func(*event.Event)) {
 	for i := range d.held {
 		h := &d.held[i]

@@ -75,7 +75,7 @@ func TestDecoderResolvesCancels(t *testing.T) {
 			d := newDecoder(4, 250)
 			var got collected
 			for _, r := range tc.records {
-				d.record(raw(r), got.add)
+				d.record(&r, got.add)
 			}
 			if tc.settle != 0 {
 				d.settle(tc.settle, got.add)
@@ -106,11 +106,11 @@ func TestDecoderSplitsTheHandoff(t *testing.T) {
 	const sk, tw = 0xffff0001, 0xffff0002
 	d := newDecoder(1, 250)
 	var got collected
-	d.record(raw(twtraceEvent{
+	d.record(&twtraceEvent{
 		Kind: uint8(twtraceTwEventKindEV_TW_ENTER), Sock: tw, Sk: sk, Family: afInet,
 		OldState: uint8(event.FinWait2), NewState: uint8(event.TimeWait), Dur: 5000, Flags: uint8(twtraceTwEventFlagsEVF_DUR),
 		Substate: uint8(event.TimeWait), Timeout: 15000,
-	}), got.add)
+	}, got.add)
 	if len(got) != 2 {
 		t.Fatalf("got %d events, want state and tw_enter: %+v", len(got), got)
 	}
@@ -129,10 +129,10 @@ func TestDecoderSplitsTheOverflow(t *testing.T) {
 	const sk = 0xffff0001
 	d := newDecoder(1, 250)
 	var got collected
-	d.record(raw(twtraceEvent{
+	d.record(&twtraceEvent{
 		Kind: uint8(twtraceTwEventKindEV_TW_OVERFLOW), Sock: sk, Family: afInet,
 		OldState: uint8(event.FinWait2), NewState: uint8(event.Close), Dur: 7, Flags: uint8(twtraceTwEventFlagsEVF_DUR),
-	}), got.add)
+	}, got.add)
 	if len(got) != 2 || got[0].Kind != event.KindState || got[0].New != event.Close || got[0].DurNS != 7 ||
 		got[1].Kind != event.KindTWOverflow || got[1].Sock != sk || got[1].Old != event.StateNone || got[1].HasDur {
 		t.Fatalf("got %+v, want FIN_WAIT2 -> CLOSE then tw_overflow of the same socket", got)
@@ -145,11 +145,11 @@ func TestDecoderSplitsAChildsBirth(t *testing.T) {
 	const sk = 0xffff0001
 	d := newDecoder(1, 250)
 	var got collected
-	d.record(raw(twtraceEvent{
+	d.record(&twtraceEvent{
 		Kind: uint8(twtraceTwEventKindEV_STATE), Sock: sk, Family: afInet, Ts: 1000, Role: 2,
 		OldState: uint8(event.SynRecv), NewState: uint8(event.Established), Dur: 30,
 		Flags: uint8(twtraceTwEventFlagsEVF_DUR | twtraceTwEventFlagsEVF_FROM_LISTEN),
-	}), got.add)
+	}, got.add)
 	if len(got) != 2 {
 		t.Fatalf("got %d events, want LISTEN -> SYN_RECV and SYN_RECV -> ESTABLISHED: %+v", len(got), got)
 	}

@@ -3,4 +3,4 @@
 // event.Events. It is linux-only; everything downstream is portable.
 package tracer
 
-//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -D__TARGET_ARCH_x86" -target bpfel -type event -type tw_event_kind -type tw_event_flags -type tw_cause -output-stem twtrace twtrace ../bpf/twtrace.bpf.c -- -I../bpf/include
+//go:generate go tool bpf2go -cc clang-19 -strip llvm-strip-19 -cflags "-O2 -g -Wall -Werror -D__TARGET_ARCH_x86" -target bpfel -type event -type tw_event_kind -type tw_event_flags -type tw_cause -type stage_meta -output-stem twtrace twtrace ../bpf/twtrace.bpf.c -- -I../bpf/include

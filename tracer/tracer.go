@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -54,6 +55,11 @@ type Tracer struct {
 	backend string
 	storage storage
 	dec     decoder
+	seq     sequencer
+	stage   stager
+	rec     ringbuf.Record
+	// stuck counts events left staged at the end of a trace (lost).
+	stuck   uint64
 	lostMap *ebpf.Map
 	lostBuf []uint64
 	lostSum uint64
@@ -159,6 +165,7 @@ func Open(ctx context.Context, cfg Config) (*Tracer, error) {
 	t.lostMap = t.objs.maps.Maps["lost"]
 	t.lostBuf = make([]uint64, ncpu)
 	t.dec = newDecoder(ncpu, hz)
+	t.stage = newStager(t.objs.maps.Maps["staged"], t.objs.progs["tw_flush"], ncpu)
 	return t, ctx.Err()
 }
 
@@ -206,23 +213,24 @@ type Handler interface {
 // Read delivers events to h until ctx is done. Losses are delivered as
 // event.KindLost as soon as they are noticed.
 func (t *Tracer) Read(ctx context.Context, h Handler) error {
-	var rec ringbuf.Record
 	emit := h.Event
+	decode := func(r *twtraceEvent) { t.dec.record(r, emit) }
 	for ctx.Err() == nil {
-		t.ring.SetDeadline(time.Now().Add(t.cfg.PollInterval))
-		for {
-			err := t.ring.ReadInto(&rec)
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("reading the ring buffer: %w", err)
-			}
-			t.dec.record(rec.RawSample, emit)
+		if err := t.drain(time.Now().Add(t.cfg.PollInterval)); err != nil {
+			return err
 		}
-		// The ring is empty: whatever followed a held cancel within
-		// microseconds in the kernel has been read by now.
-		t.dec.settle(monotonicNow(), emit)
+		w, err := t.stage.watermark(monotonicNow())
+		if err != nil {
+			return err
+		}
+		// What the quiet stages just sent.
+		if err := t.drain(past); err != nil {
+			return err
+		}
+		t.seq.release(w, decode)
+		// Whatever followed a held cancel within microseconds in the
+		// kernel has been released by now.
+		t.dec.settle(w, emit)
 		if err := t.reportLost(h, false); err != nil {
 			return err
 		}
@@ -235,9 +243,38 @@ func (t *Tracer) Read(ctx context.Context, h Handler) error {
 		// at the reference rate. Yielding once per drain resets that clock.
 		runtime.Gosched()
 	}
+	stuck, err := t.stage.flushAll()
+	if err != nil {
+		return err
+	}
+	t.stuck += stuck
+	if err := t.drain(past); err != nil {
+		return err
+	}
+	t.seq.release(math.MaxUint64, decode)
+	t.dec.settle(monotonicNow(), emit)
 	// Skipped runs are read once a second: read them once more, so that
 	// the last second's are not left out of the total.
 	return t.reportLost(h, true)
+}
+
+// past is a deadline for drain that has passed: read what is there.
+var past = time.Unix(1, 0)
+
+// drain reads the ring into the sequencer until it is empty and deadline
+// has passed.
+func (t *Tracer) drain(deadline time.Time) error {
+	t.ring.SetDeadline(deadline)
+	for {
+		err := t.ring.ReadInto(&t.rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading the ring buffer: %w", err)
+		}
+		t.seq.add(t.rec.RawSample)
+	}
 }
 
 // missesEvery is how often the programs' skipped runs are read: one
@@ -260,7 +297,7 @@ func (t *Tracer) reportLost(h Handler, force bool) error {
 		t.misses, t.missesAt = t.objs.recursionMisses(), now
 		t.skipped.Store(t.misses)
 	}
-	sum := t.misses
+	sum := t.misses + t.stuck
 	for _, n := range t.lostBuf {
 		sum += n
 	}

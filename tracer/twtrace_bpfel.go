@@ -105,6 +105,23 @@ type twtraceSkInfo struct {
 	Pad     uint8
 }
 
+type twtraceStage struct {
+	_     structs.HostLayout
+	Ev    [16]twtraceEvent
+	Spare [4]twtraceEvent
+}
+
+type twtraceStageMeta struct {
+	_        structs.HostLayout
+	Oldest   uint64
+	N        uint32
+	Nev      uint32
+	Depth    uint32
+	SpareNev [4]uint8
+	Pad      uint8
+	_        [7]byte
+}
+
 type twtraceTuple struct {
 	_     structs.HostLayout
 	Saddr [16]uint8
@@ -174,6 +191,8 @@ const (
 	twtraceMapPreciseCpu       = "precise_cpu"
 	twtraceMapReusing          = "reusing"
 	twtraceMapSkInfo           = "sk_info"
+	twtraceMapStage            = "stage"
+	twtraceMapStaged           = "staged"
 	twtraceMapTaskCtx          = "task_ctx"
 	twtraceMapTwInfo           = "tw_info"
 	twtraceMapWatchComms       = "watch_comms"
@@ -186,6 +205,7 @@ const (
 	twtraceProgTwFeKill        = "tw_fe_kill"
 	twtraceProgTwFePurge       = "tw_fe_purge"
 	twtraceProgTwFeTsp         = "tw_fe_tsp"
+	twtraceProgTwFlush         = "tw_flush"
 	twtraceProgTwFork          = "tw_fork"
 	twtraceProgTwFxAbort       = "tw_fx_abort"
 	twtraceProgTwFxAccept2     = "tw_fx_accept2"
@@ -281,6 +301,7 @@ type twtraceProgramSpecs struct {
 	TwFeKill      *ebpf.ProgramSpec `ebpf:"tw_fe_kill"`
 	TwFePurge     *ebpf.ProgramSpec `ebpf:"tw_fe_purge"`
 	TwFeTsp       *ebpf.ProgramSpec `ebpf:"tw_fe_tsp"`
+	TwFlush       *ebpf.ProgramSpec `ebpf:"tw_flush"`
 	TwFork        *ebpf.ProgramSpec `ebpf:"tw_fork"`
 	TwFxAbort     *ebpf.ProgramSpec `ebpf:"tw_fx_abort"`
 	TwFxAccept2   *ebpf.ProgramSpec `ebpf:"tw_fx_accept2"`
@@ -327,6 +348,8 @@ type twtraceMapSpecs struct {
 	PreciseCpu   *ebpf.MapSpec `ebpf:"precise_cpu"`
 	Reusing      *ebpf.MapSpec `ebpf:"reusing"`
 	SkInfo       *ebpf.MapSpec `ebpf:"sk_info"`
+	Stage        *ebpf.MapSpec `ebpf:"stage"`
+	Staged       *ebpf.MapSpec `ebpf:"staged"`
 	TaskCtx      *ebpf.MapSpec `ebpf:"task_ctx"`
 	TwInfo       *ebpf.MapSpec `ebpf:"tw_info"`
 	WatchComms   *ebpf.MapSpec `ebpf:"watch_comms"`
@@ -386,6 +409,8 @@ type twtraceMaps struct {
 	PreciseCpu   *ebpf.Map `ebpf:"precise_cpu"`
 	Reusing      *ebpf.Map `ebpf:"reusing"`
 	SkInfo       *ebpf.Map `ebpf:"sk_info"`
+	Stage        *ebpf.Map `ebpf:"stage"`
+	Staged       *ebpf.Map `ebpf:"staged"`
 	TaskCtx      *ebpf.Map `ebpf:"task_ctx"`
 	TwInfo       *ebpf.Map `ebpf:"tw_info"`
 	WatchComms   *ebpf.Map `ebpf:"watch_comms"`
@@ -406,6 +431,8 @@ func (m *twtraceMaps) Close() error {
 		m.PreciseCpu,
 		m.Reusing,
 		m.SkInfo,
+		m.Stage,
+		m.Staged,
 		m.TaskCtx,
 		m.TwInfo,
 		m.WatchComms,
@@ -446,6 +473,7 @@ type twtracePrograms struct {
 	TwFeKill      *ebpf.Program `ebpf:"tw_fe_kill"`
 	TwFePurge     *ebpf.Program `ebpf:"tw_fe_purge"`
 	TwFeTsp       *ebpf.Program `ebpf:"tw_fe_tsp"`
+	TwFlush       *ebpf.Program `ebpf:"tw_flush"`
 	TwFork        *ebpf.Program `ebpf:"tw_fork"`
 	TwFxAbort     *ebpf.Program `ebpf:"tw_fx_abort"`
 	TwFxAccept2   *ebpf.Program `ebpf:"tw_fx_accept2"`
@@ -486,6 +514,7 @@ func (p *twtracePrograms) Close() error {
 		p.TwFeKill,
 		p.TwFePurge,
 		p.TwFeTsp,
+		p.TwFlush,
 		p.TwFork,
 		p.TwFxAbort,
 		p.TwFxAccept2,
