@@ -40,8 +40,9 @@ type Config struct {
 	Backend string
 }
 
-// DefaultRingBytes holds about 30 ms of the reference churn workload
-// (≈170k records/s of 128 bytes) — three drain intervals of headroom.
+// DefaultRingBytes holds about 180 ms of the reference churn workload
+// (≈170k events/s of 136 bytes): many drain intervals of headroom, for a
+// reader that the scheduler keeps off the CPU for a while.
 const DefaultRingBytes = 4 << 20
 
 // Tracer is a loaded and attached set of BPF programs and the reader of
