@@ -113,6 +113,16 @@ static __always_inline long output(void *data, __u64 size)
 				  avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
+/* this_stage finds this CPU's stage and its state (maps.h). */
+static __always_inline bool this_stage(struct stage_meta **m, struct stage **s)
+{
+	__u32 zero = 0;
+
+	*m = bpf_map_lookup_elem(&staged, &zero);
+	*s = bpf_map_lookup_elem(&stage, &zero);
+	return *m && *s;
+}
+
 /* stage_flush sends the CPU's n staged events as one record. */
 static __always_inline void stage_flush(struct stage_meta *m, struct stage *s, __u32 n)
 {
@@ -132,12 +142,12 @@ static __always_inline void stage_flush(struct stage_meta *m, struct stage *s, _
  * until then. */
 static __always_inline struct event *reserve_events(__u8 kind, __u64 now, __u8 n)
 {
-	__u32 zero = 0, d;
-	struct stage_meta *m = bpf_map_lookup_elem(&staged, &zero);
-	struct stage *s = bpf_map_lookup_elem(&stage, &zero);
+	struct stage_meta *m;
+	struct stage *s;
 	struct event *e;
+	__u32 d;
 
-	if (!m || !s) {
+	if (!this_stage(&m, &s)) {
 		count_lost(n);
 		return NULL;
 	}
@@ -174,11 +184,11 @@ static __always_inline struct event *reserve(__u8 kind, __u64 now)
  * with the stage when that is full or old, a spare one at once. */
 static __always_inline void submit(struct event *e)
 {
-	__u32 zero = 0, d, n;
-	struct stage_meta *m = bpf_map_lookup_elem(&staged, &zero);
-	struct stage *s = bpf_map_lookup_elem(&stage, &zero);
+	struct stage_meta *m;
+	struct stage *s;
+	__u32 d, n;
 
-	if (!m || !s || !m->depth)
+	if (!this_stage(&m, &s) || !m->depth)
 		return;
 	d = m->depth - 1;
 	if (d == 0) {
@@ -200,11 +210,10 @@ static __always_inline void submit(struct event *e)
  * it on a CPU whose stage has gone quiet, and on every CPU when it stops. */
 static __always_inline int flush_stage(void)
 {
-	__u32 zero = 0;
-	struct stage_meta *m = bpf_map_lookup_elem(&staged, &zero);
-	struct stage *s = bpf_map_lookup_elem(&stage, &zero);
+	struct stage_meta *m;
+	struct stage *s;
 
-	if (!m || !s)
+	if (!this_stage(&m, &s))
 		return 0;
 	if (m->depth)
 		return 1;

@@ -203,12 +203,17 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	 * tuple (kill_cause). */
 	if (new == TCP_SYN_SENT)
 		connecting_set(sk);
-	/* The current task is the owner: read it once, for the filter's
-	 * decision and for the storage. */
+	/* The current task is the owner. Its name is read when the filter
+	 * decides on it, and otherwise only when the owner changes: reading
+	 * it costs more than the rest of the owner's bookkeeping, and a
+	 * socket's owner rarely changes (a process keeps the name it had
+	 * when it first closed, connected or listened on the socket, even
+	 * across an exec). */
 	in_owner = process_context(old, new);
 	if (in_owner) {
 		cur.pid = bpf_get_current_pid_tgid() >> 32;
-		current_comm(cur.comm);
+		if (filter_owner)
+			current_comm(cur.comm);
 	}
 	st = storage_of(sk, in_owner ? &cur : NULL);
 	if (!st) {
@@ -238,13 +243,15 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	else if (old == TCP_SYN_RECV && st->role == ROLE_UNKNOWN)
 		st->role = ROLE_SERVER; /* a passive open whose birth went unseen
 					 * (a run the kernel skipped) */
-	if (in_owner) {
+	if (in_owner && st->pid != cur.pid) {
+		if (!filter_owner)
+			current_comm(cur.comm);
 		st->pid = cur.pid;
 		__builtin_memcpy(st->comm, cur.comm, 16);
 		st->flags &= ~(SKF_WANT_KNOWN | SKF_WANTED);
-		if (new == TCP_LISTEN)
-			listener_set(&t, st);
 	}
+	if (in_owner && new == TCP_LISTEN)
+		listener_set(&t, st);
 	settle_closer(st, old, new);
 	if (!(st->flags & SKF_WANT_KNOWN))
 		st->flags |= SKF_WANT_KNOWN | (owner_wanted(st->pid, st->comm) ? SKF_WANTED : 0);
