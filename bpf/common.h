@@ -97,8 +97,8 @@ static __always_inline void count_lost(__u64 n)
 	__u32 zero = 0;
 	__u64 *lostp = bpf_map_lookup_elem(&lost, &zero);
 
-	if (lostp)
-		*lostp += n;
+	if (lostp) /* atomic: a program that interrupts this one may count too */
+		__sync_fetch_and_add(lostp, n);
 }
 
 /* output sends size bytes as one record, or returns an error. Wake-ups
@@ -112,6 +112,12 @@ static __always_inline long output(void *data, __u64 size)
 	return bpf_ringbuf_output(&events, data, size,
 				  avail >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
+
+/* compiler_barrier keeps the compiler from moving memory accesses across
+ * it. The stage is shared only with programs that interrupt this one on
+ * the same CPU, which see memory in program order: this is all the
+ * ordering its depth needs. */
+#define compiler_barrier() asm volatile("" ::: "memory")
 
 /* this_stage finds this CPU's stage and its state (maps.h). */
 static __always_inline bool this_stage(struct stage_meta **m, struct stage **s)
@@ -152,21 +158,25 @@ static __always_inline struct event *reserve_events(__u8 kind, __u64 now, __u8 n
 		return NULL;
 	}
 	d = m->depth;
+	if (d > STAGE_SPARE) {
+		count_lost(n);
+		return NULL;
+	}
+	/* Claim the level before reading anything of it: a program that
+	 * interrupts this one from here on takes the next level, and one
+	 * that came before the claim has already put everything back. */
+	m->depth = d + 1;
+	compiler_barrier();
 	if (d == 0) {
 		if (!m->n)
 			m->oldest = now;
 		m->nev += n;
 		e = &s->ev[m->n & (STAGE_EVENTS - 1)];
-	} else if (d <= STAGE_SPARE) {
+	} else {
 		d = (d - 1) & (STAGE_SPARE - 1); /* the verifier wants it masked */
 		m->spare_nev[d] = n;
 		e = &s->spare[d];
-		d++;
-	} else {
-		count_lost(n);
-		return NULL;
 	}
-	m->depth = d + 1;
 	__builtin_memset(e, 0, sizeof(*e));
 	e->kind = kind;
 	e->ts = now;
@@ -202,6 +212,7 @@ static __always_inline void submit(struct event *e)
 		if (output(&s->spare[n], sizeof(struct event)))
 			count_lost(m->spare_nev[n]);
 	}
+	compiler_barrier(); /* everything above is done before the release */
 	m->depth = d;
 }
 
@@ -219,7 +230,9 @@ static __always_inline int flush_stage(void)
 		return 1;
 	/* Programs that interrupt the flush use the spares meanwhile. */
 	m->depth = 1;
+	compiler_barrier();
 	stage_flush(m, s, m->n);
+	compiler_barrier();
 	m->depth = 0;
 	return 0;
 }
