@@ -37,7 +37,11 @@ func Run(ctx context.Context, src Source, opt Options) error {
 	// The screen changes on a frame or a key. bubbletea's renderer wakes
 	// 60 times a second by default to look for a change; twice the frame
 	// rate keeps keys as quick to answer and wakes a third as often.
-	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(2 * m.fps)}
+	//
+	// Signals are the caller's, through ctx: bubbletea's own handler,
+	// racing with it for a SIGINT, could block forever sending to a
+	// program that ctx had already stopped (kill -INT hung the exit).
+	popts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithFPS(2 * m.fps), tea.WithoutSignalHandler()}
 	if !opt.colour() {
 		popts = append(popts, tea.WithColorProfile(colorprofile.Ascii))
 	}
