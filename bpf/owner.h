@@ -238,11 +238,14 @@ static __always_inline int on_set_state(struct sock *sk, int old, int new)
 	}
 	born = (st->flags & SKF_UNREPORTED_BIRTH) != 0;
 	st->flags &= ~SKF_UNREPORTED_BIRTH;
-	if (new == TCP_SYN_SENT)
+	/* A socket leaving SYN_SENT opened actively, one leaving SYN_RECV
+	 * passively (a simultaneous open passes SYN_SENT first): that tells
+	 * the role when the socket's first transition went unseen (a run
+	 * the kernel skipped, storage it refused). */
+	if (new == TCP_SYN_SENT || (old == TCP_SYN_SENT && st->role == ROLE_UNKNOWN))
 		st->role = ROLE_CLIENT;
 	else if (old == TCP_SYN_RECV && st->role == ROLE_UNKNOWN)
-		st->role = ROLE_SERVER; /* a passive open whose birth went unseen
-					 * (a run the kernel skipped) */
+		st->role = ROLE_SERVER;
 	if (in_owner && st->pid != cur.pid) {
 		if (!filter_owner)
 			current_comm(cur.comm);
