@@ -43,8 +43,8 @@ func newStager(meta *ebpf.Map, flush *ebpf.Program, ncpu int) stager {
 // before which every event will have reached the ring once it is drained
 // after this call. now is the monotonic clock before the call.
 func (s *stager) watermark(now uint64) (uint64, error) {
-	if err := s.meta.Lookup(uint32(0), s.buf); err != nil {
-		return 0, fmt.Errorf("reading the staged events: %w", err)
+	if err := s.read(); err != nil {
+		return 0, err
 	}
 	w := now - stageSlack
 	for cpu, m := range s.buf {
@@ -65,6 +65,14 @@ func (s *stager) watermark(now uint64) (uint64, error) {
 	return w, nil
 }
 
+// read fills buf with every CPU's stage state.
+func (s *stager) read() error {
+	if err := s.meta.Lookup(uint32(0), s.buf); err != nil {
+		return fmt.Errorf("reading the staged events: %w", err)
+	}
+	return nil
+}
+
 // flushCPU sends cpu's staged events to the ring. busy means a program on
 // that CPU was between staging steps: try again later.
 func (s *stager) flushCPU(cpu int) (busy bool, err error) {
@@ -83,8 +91,8 @@ func (s *stager) flushCPU(cpu int) (busy bool, err error) {
 // trace. A CPU that stays busy for a millisecond keeps its events; they
 // are returned as a count, to be reported lost.
 func (s *stager) flushAll() (stuck uint64, err error) {
-	if err := s.meta.Lookup(uint32(0), s.buf); err != nil {
-		return 0, fmt.Errorf("reading the staged events: %w", err)
+	if err := s.read(); err != nil {
+		return 0, err
 	}
 	for cpu, m := range s.buf {
 		if m.N == 0 {
