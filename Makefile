@@ -56,7 +56,7 @@ vmtest: ## run the kernel tests on Debian kernels 5.10 to 7.x in QEMU VMs (root;
 	CGO_ENABLED=0 $(GO) test -c -trimpath -o .vmtest/bins/ $(VMTEST_PKGS)
 	CGO_ENABLED=0 $(GO) build -trimpath -o .vmtest/vminit ./cmd/vminit
 	@if [ ! -s .vmtest/kernels ]; then echo "vmtest: skipped: no kernels (VMTEST_SKIP=1, archive unreachable)"; exit 0; fi; \
-	set -x; $(GO) run ./cmd/vmtest -init .vmtest/vminit $(VMTEST_TOOLS:%=-tool %) -smp 2 -m 1G -timeout 12m \
+	set -x; $(GO) run ./cmd/vmtest -init .vmtest/vminit $(VMTEST_TOOLS:%=-tool %) -smp 2 -m 1G -parallel 2 -timeout 20m \
 	  -slow '$(VMTEST_SLOW)' $(if $(VMTEST_TABLE),-table $(VMTEST_TABLE)) \
 	  $$(sed 's/^/-kernel /' .vmtest/kernels) -- .vmtest/bins/*.test -- -test.v -test.count=1 -test.timeout=5m -test.parallel=4
 
