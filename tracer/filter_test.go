@@ -25,9 +25,12 @@ func TestOwnerFilter(t *testing.T) {
 	const perWorker, workers = 2, 2
 	const genOne, genTwo, otherPort = 7301, 7302, 7303
 	conns := strconv.Itoa(perWorker * workers)
+	// The first generation waits while four tracers load, which can take
+	// longer than a role's default minute in an emulated VM: its deadline
+	// is the longest that a test waits for a helper.
 	startNginx := func(port int) *nettest.Proc {
 		p := ns.Start(t, "nginx", "fork", "-n", strconv.Itoa(workers), "--",
-			"server", "-addr", addr(port), "-n", strconv.Itoa(perWorker), "-close", "first")
+			"server", "-addr", addr(port), "-n", strconv.Itoa(perWorker), "-close", "first", "-timeout", "2m")
 		p.Ready(t)
 		return p
 	}
