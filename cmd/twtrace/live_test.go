@@ -53,7 +53,7 @@ func TestJSONStream(t *testing.T) {
 	if err := json.Unmarshal(sc.Bytes(), &hello); err != nil || hello.Kind != "hello" || hello.Backend == "" || hello.Sysctls["tcp_tw_reuse"] == "" {
 		t.Fatalf("first line %s: want a hello with backend and sysctls (%v)", sc.Text(), err)
 	}
-	var kinds []string
+	var kinds, lines []string
 	var summary struct {
 		Kind string
 		TW   struct{ Count uint64 }
@@ -76,12 +76,13 @@ func TestJSONStream(t *testing.T) {
 			t.Errorf("event from netns %d, want only %d", e.NetNS, ns.Inode)
 		}
 		kinds = append(kinds, e.Kind.String())
+		lines = append(lines, sc.Text())
 	}
 	if code := <-done; code != exitOK {
 		t.Fatalf("exit %d: %s", code, errw.String())
 	}
 	if len(kinds) != 11 || !strings.Contains(strings.Join(kinds, " "), "tw_enter") {
-		t.Errorf("events %v: want 11 including a tw_enter", kinds)
+		t.Errorf("events %v: want 11 including a tw_enter:\n%s", kinds, strings.Join(lines, "\n"))
 	}
 	if tw := ns.Sockstat(t).TW; summary.Kind != "summary" || summary.TW.Count != tw {
 		t.Errorf("summary %+v: want a last line with the kernel's tw count %d", summary, tw)
