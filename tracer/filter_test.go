@@ -30,7 +30,7 @@ func TestOwnerFilter(t *testing.T) {
 	// is the longest that a test waits for a helper.
 	startNginx := func(port int) *nettest.Proc {
 		p := ns.Start(t, "nginx", "fork", "-n", strconv.Itoa(workers), "--",
-			"server", "-addr", addr(port), "-n", strconv.Itoa(perWorker), "-close", "first", "-timeout", "2m")
+			"server", "-addr", addr(port), "-n", strconv.Itoa(perWorker), "-close", "first", "-timeout", nettest.WaitTimeout.String())
 		p.Ready(t)
 		return p
 	}
