@@ -25,7 +25,10 @@
 //	vmtest: ok <kernel> (<seconds>s)
 //	vmtest: FAIL <kernel> (<seconds>s): <why>
 //
-// in the order given, to build a support table from, and the last line is
+// in the order given, to build a support table from; then, for each kernel
+// that failed, what its console said of the failure (the failed tests with
+// their log lines, a panic, an oops), each line prefixed "vmtest: <kernel>
+// "; and the last line is
 //
 //	vmtest: N passed, M failed
 //
@@ -187,6 +190,15 @@ func run(ctx context.Context, cfg config, w io.Writer) (failed int, err error) {
 			q.out.println(fmt.Sprintf("vmtest: FAIL %s (%.1fs)%s: %s", o.kernel, secs, backends, strings.ReplaceAll(o.err.Error(), "\n", "; ")))
 		} else {
 			q.out.println(fmt.Sprintf("vmtest: ok %s (%.1fs)%s", o.kernel, secs, backends))
+		}
+	}
+	// Why each failed, for logs that show only their end.
+	for _, o := range outcomes {
+		if o.err == nil {
+			continue
+		}
+		for _, l := range o.failures {
+			q.out.println(fmt.Sprintf("vmtest: %s %s", o.kernel, l))
 		}
 	}
 	if cfg.table != "" {

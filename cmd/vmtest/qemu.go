@@ -49,6 +49,7 @@ type outcome struct {
 	took     time.Duration
 	err      error
 	backends []guest.BackendResult
+	failures []string // what the console said of the failure (failureLog)
 }
 
 // boot runs the tests on one kernel image and reports the outcome. The
@@ -78,7 +79,7 @@ func (q *qemu) boot(ctx context.Context, i int, kernel string) outcome {
 		"-serial", "stdio", // ttyS0: the console
 		"-serial", "file:"+status, // ttyS1: the status lines
 	)
-	lines := &lineWriter{out: q.out, prefix: prefix}
+	lines := &lineWriter{out: q.out, prefix: prefix, fails: &failureLog{}}
 	cmd.Stdout, cmd.Stderr = lines, lines
 	cmd.WaitDelay = 5 * time.Second // a killed qemu must not hold its pipes open
 
@@ -112,7 +113,7 @@ func (q *qemu) boot(ctx context.Context, i int, kernel string) outcome {
 	case err == nil:
 		err = rep.Err()
 	}
-	return outcome{kernel: name, took: took, err: err, backends: rep.Backends}
+	return outcome{kernel: name, took: took, err: err, backends: rep.Backends, failures: lines.fails.lines}
 }
 
 // writeInitrd writes the initramfs for one kernel: the common part, then
@@ -152,10 +153,12 @@ func (c *console) println(line string) {
 }
 
 // lineWriter passes a guest's output on to a console one prefixed line at
-// a time. Serial consoles end lines with \r\n; the \r is dropped.
+// a time, and to a failureLog. Serial consoles end lines with \r\n; the
+// \r is dropped.
 type lineWriter struct {
 	out    *console
 	prefix string
+	fails  *failureLog
 	buf    []byte
 }
 
@@ -180,7 +183,9 @@ func (l *lineWriter) flush() {
 }
 
 func (l *lineWriter) line(b []byte) {
-	l.out.println(l.prefix + stripEscapes(string(bytes.TrimRight(b, "\r"))))
+	s := stripEscapes(string(bytes.TrimRight(b, "\r")))
+	l.fails.line(s)
+	l.out.println(l.prefix + s)
 }
 
 // stripEscapes removes terminal escape sequences. The firmware writes some
