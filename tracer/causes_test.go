@@ -3,12 +3,10 @@
 package tracer_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -207,11 +205,11 @@ func TestRSTKills(t *testing.T) {
 				return count(evs, kind(event.KindTWEnter)) == 1
 			})
 			tw := only(evs, kind(event.KindTWEnter))[0]
-			rsts := outRsts(t, ns)
+			rsts := ns.Tcp(t)["OutRsts"]
 
 			ns.InjectACK(t, netip.AddrPortFrom(tw.Remote(), tw.RPort), netip.AddrPortFrom(tw.Local(), tw.LPort))
 			deadline := time.Now().Add(awaitEvents)
-			for outRsts(t, ns) == rsts {
+			for ns.Tcp(t)["OutRsts"] == rsts {
 				if time.Now().After(deadline) {
 					t.Fatal("the kernel sent no RST: the scenario did not run")
 				}
@@ -236,42 +234,6 @@ func TestRSTKills(t *testing.T) {
 			}
 		})
 	}
-}
-
-// outRsts reads the Tcp OutRsts counter of /proc/net/snmp in ns.
-func outRsts(t *testing.T, ns *nettest.NS) uint64 {
-	t.Helper()
-	var n uint64
-	err := ns.Do(func() error {
-		f, err := os.Open("/proc/thread-self/net/snmp")
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		var names []string
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			fields := strings.Fields(sc.Text())
-			if len(fields) == 0 || fields[0] != "Tcp:" {
-				continue
-			}
-			if names == nil {
-				names = fields
-				continue
-			}
-			for i, name := range names {
-				if name == "OutRsts" && i < len(fields) {
-					n, err = strconv.ParseUint(fields[i], 10, 64)
-					return err
-				}
-			}
-		}
-		return fmt.Errorf("no Tcp OutRsts in snmp")
-	})
-	if err != nil {
-		t.Fatalf("reading OutRsts: %v", err)
-	}
-	return n
 }
 
 // TestTWAnswersDataWithRST: data sent to a tw in substate FIN_WAIT2 (its
@@ -414,7 +376,11 @@ func TestPurgedWithTheNamespace(t *testing.T) {
 	if err := ns.Delete(); err != nil {
 		t.Fatal(err)
 	}
-	c.await(t, awaitEvents, "the tw purged", func(evs []event.Event) bool {
+	// The kernel tears namespaces down one batch at a time on a single
+	// work queue, after RCU grace periods, behind those of the tests that
+	// ended just before: in an emulated VM that has taken over a minute,
+	// longer than any event takes to arrive.
+	c.await(t, 2*awaitEvents, "the tw purged", func(evs []event.Event) bool {
 		return count(evs, exitsBy(event.CausePurged)) == n
 	})
 }

@@ -1,12 +1,14 @@
-// Package netstat parses the kernel's TCP counters in /proc/net/netstat and
-// /proc/net/sockstat. Both files describe the network namespace of the
-// process that opens them (with the exceptions noted on Sockstat), which
-// is what tests running inside a private namespace rely on.
+// Package netstat parses the kernel's TCP counters in /proc/net/netstat,
+// /proc/net/snmp and /proc/net/sockstat. The files describe the network
+// namespace of the process that opens them (with the exceptions noted on
+// Sockstat), which is what tests running inside a private namespace rely
+// on.
 //
 // twtrace uses them as the kernel's own view to check itself against: the
 // sockstat "tw" count is the live TIME_WAIT population (both tw substates,
 // unlike `ss state time-wait`), and TcpExt TCPTimeWaitOverflow counts the
-// tw sockets that tcp_max_tw_buckets refused.
+// tw sockets that tcp_max_tw_buckets refused, and Tcp OutRsts the resets
+// sent, one of which a tw killed by an RST needs.
 package netstat
 
 import (
@@ -30,29 +32,36 @@ type Sockstat struct {
 	Mem    uint64 // whole host: pages of TCP buffer memory
 }
 
-// ReadTcpExt parses /proc/net/netstat content and returns the TcpExt
-// counters by name (e.g. "TCPTimeWaitOverflow", "TW"). The file is made of
-// pairs of lines, "Section: names..." then "Section: values...".
-func ReadTcpExt(r io.Reader) (map[string]uint64, error) {
+// ReadCounters parses /proc/net/netstat or /proc/net/snmp content and
+// returns the counters of one section by name: section "TcpExt" of netstat
+// (e.g. "TCPTimeWaitOverflow", "TW"), "Tcp" of snmp (e.g. "OutRsts"). Both
+// files are made of pairs of lines, "Section: names..." then "Section:
+// values...". The kernel writes -1 for a limit it does not have (Tcp
+// MaxConn); such a field counts nothing and is left out.
+func ReadCounters(r io.Reader, section string) (map[string]uint64, error) {
+	header := section + ":"
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		names := strings.Fields(sc.Text())
-		if len(names) == 0 || names[0] != "TcpExt:" {
+		if len(names) == 0 || names[0] != header {
 			continue
 		}
 		if !sc.Scan() {
 			break
 		}
 		values := strings.Fields(sc.Text())
-		if len(values) != len(names) || values[0] != "TcpExt:" {
-			return nil, fmt.Errorf("netstat: TcpExt has %d names but value line %q", len(names)-1, truncate(sc.Text()))
+		if len(values) != len(names) || values[0] != header {
+			return nil, fmt.Errorf("netstat: %s has %d names but value line %q", section, len(names)-1, truncate(sc.Text()))
 		}
 		m := make(map[string]uint64, len(names)-1)
 		for i := 1; i < len(names); i++ {
+			if values[i] == "-1" {
+				continue
+			}
 			v, err := strconv.ParseUint(values[i], 10, 64)
 			if err != nil {
-				return nil, fmt.Errorf("netstat: TcpExt %s: %w", names[i], err)
+				return nil, fmt.Errorf("netstat: %s %s: %w", section, names[i], err)
 			}
 			m[names[i]] = v
 		}
@@ -61,7 +70,7 @@ func ReadTcpExt(r io.Reader) (map[string]uint64, error) {
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("netstat: reading: %w", err)
 	}
-	return nil, fmt.Errorf("netstat: no TcpExt section")
+	return nil, fmt.Errorf("netstat: no %s section", section)
 }
 
 // ReadSockstat parses /proc/net/sockstat content and returns its TCP line,
@@ -101,11 +110,6 @@ func ReadSockstat(r io.Reader) (Sockstat, error) {
 		return Sockstat{}, fmt.Errorf("sockstat: reading: %w", err)
 	}
 	return Sockstat{}, fmt.Errorf("sockstat: no TCP line")
-}
-
-// TcpExt reads the TcpExt counters of the caller's network namespace.
-func TcpExt() (map[string]uint64, error) {
-	return readFile("/proc/net/netstat", ReadTcpExt)
 }
 
 // CurrentSockstat reads the TCP socket counts of the caller's network

@@ -1,19 +1,20 @@
 package netstat
 
 import (
+	"io"
 	"os"
 	"strings"
 	"testing"
 )
 
 // The testdata files were captured from Linux 6.18.44.
-func TestReadTcpExtCaptured(t *testing.T) {
+func TestReadCountersTcpExtCaptured(t *testing.T) {
 	f, err := os.Open("testdata/netstat-6.18.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	m, err := ReadTcpExt(f)
+	m, err := ReadCounters(f, "TcpExt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,16 +42,43 @@ func TestReadTcpExtCaptured(t *testing.T) {
 	}
 }
 
-func TestReadTcpExtErrors(t *testing.T) {
+func TestReadCountersTcpCaptured(t *testing.T) {
+	f, err := os.Open("testdata/snmp-6.18.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	m, err := ReadCounters(f, "Tcp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]uint64{"RtoMin": 200, "ActiveOpens": 215, "OutRsts": 3} {
+		if got, ok := m[name]; !ok || got != want {
+			t.Errorf("%s = %d (present %v), want %d", name, got, ok, want)
+		}
+	}
+	// MaxConn is -1, no limit: not a count. Tcp must not take Udp's or
+	// TcpExt's counters either (InDatagrams, TW).
+	for _, name := range []string{"MaxConn", "InDatagrams", "TW"} {
+		if v, ok := m[name]; ok {
+			t.Errorf("the Tcp map holds %s = %d", name, v)
+		}
+	}
+	if len(m) != 14 {
+		t.Errorf("len = %d, want 14 counters", len(m))
+	}
+}
+
+func TestReadCountersErrors(t *testing.T) {
 	for name, in := range map[string]string{
 		"no section":     "IpExt: InNoRoutes\nIpExt: 0\n",
 		"no value line":  "TcpExt: TW TWKilled\n",
 		"short values":   "TcpExt: TW TWKilled\nTcpExt: 1\n",
 		"not a number":   "TcpExt: TW\nTcpExt: x\n",
 		"wrong pairing":  "TcpExt: TW\nIpExt: 1\n",
-		"negative value": "TcpExt: TW\nTcpExt: -1\n",
+		"negative count": "TcpExt: TW\nTcpExt: -2\n",
 	} {
-		if _, err := ReadTcpExt(strings.NewReader(in)); err == nil {
+		if _, err := ReadCounters(strings.NewReader(in), "TcpExt"); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -105,11 +133,16 @@ func TestLive(t *testing.T) {
 	if _, err := CurrentSockstat(); err != nil {
 		t.Error(err)
 	}
-	m, err := TcpExt()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := m["TCPTimeWaitOverflow"]; !ok {
-		t.Error("live TcpExt lacks TCPTimeWaitOverflow")
+	for file, want := range map[string][2]string{
+		"/proc/net/netstat": {"TcpExt", "TCPTimeWaitOverflow"},
+		"/proc/net/snmp":    {"Tcp", "OutRsts"},
+	} {
+		m, err := readFile(file, func(r io.Reader) (map[string]uint64, error) { return ReadCounters(r, want[0]) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := m[want[1]]; !ok {
+			t.Errorf("live %s lacks %s", want[0], want[1])
+		}
 	}
 }

@@ -160,18 +160,29 @@ func (ns *NS) AwaitTW(t testing.TB, want uint64) {
 // namespace.
 func (ns *NS) TcpExt(t testing.TB) map[string]uint64 {
 	t.Helper()
+	return ns.counters(t, "netstat", "TcpExt")
+}
+
+// Tcp returns the Tcp counters of /proc/net/snmp inside the namespace.
+func (ns *NS) Tcp(t testing.TB) map[string]uint64 {
+	t.Helper()
+	return ns.counters(t, "snmp", "Tcp")
+}
+
+func (ns *NS) counters(t testing.TB, file, section string) map[string]uint64 {
+	t.Helper()
 	var m map[string]uint64
 	err := ns.Do(func() error {
-		f, err := os.Open("/proc/thread-self/net/netstat")
+		f, err := os.Open("/proc/thread-self/net/" + file)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		m, err = netstat.ReadTcpExt(f)
+		m, err = netstat.ReadCounters(f, section)
 		return err
 	})
 	if err != nil {
-		t.Fatalf("netstat in %s: %v", ns.Name, err)
+		t.Fatalf("%s in %s: %v", section, ns.Name, err)
 	}
 	return m
 }
