@@ -25,12 +25,15 @@ func TestOwnerFilter(t *testing.T) {
 	const perWorker, workers = 2, 2
 	const genOne, genTwo, otherPort = 7301, 7302, 7303
 	conns := strconv.Itoa(perWorker * workers)
-	// The first generation waits while four tracers load, which can take
-	// longer than a role's default minute in an emulated VM: its deadline
-	// is the longest that a test waits for a helper.
+	// A role's deadline runs from its start, and the first generation
+	// waits while four tracers load. In an emulated VM that can take
+	// minutes: every attach patches kernel text and waits for the other
+	// CPU, and with the VM's host busy, the kprobe backend on 5.10 took
+	// 2.4 of them. The deadline only bounds a helper that hangs; Wait
+	// catches one sooner.
 	startNginx := func(port int) *nettest.Proc {
 		p := ns.Start(t, "nginx", "fork", "-n", strconv.Itoa(workers), "--",
-			"server", "-addr", addr(port), "-n", strconv.Itoa(perWorker), "-close", "first", "-timeout", nettest.WaitTimeout.String())
+			"server", "-addr", addr(port), "-n", strconv.Itoa(perWorker), "-close", "first", "-timeout", "4m")
 		p.Ready(t)
 		return p
 	}

@@ -22,10 +22,10 @@ const RoleEnv = "TWTRACE_NETTEST_ROLE"
 
 // Time limits for waiting on helper processes. Roles bound themselves with
 // -timeout (default 60 s); these only catch a helper that hangs anyway.
-// WaitTimeout is also the longest -timeout a role can use to the full.
+// waitTimeout is also the longest a role can run after the test waits for it.
 const (
 	readyTimeout = 20 * time.Second
-	WaitTimeout  = 2 * time.Minute
+	waitTimeout  = 2 * time.Minute
 )
 
 // Main is the TestMain of every package that starts helper processes: in a
@@ -142,10 +142,10 @@ func (p *Proc) Wait(t testing.TB) {
 	p.waited = true
 	select {
 	case <-p.done:
-	case <-time.After(WaitTimeout):
+	case <-time.After(waitTimeout):
 		syscall.Kill(-p.PID, syscall.SIGKILL)
 		<-p.done
-		t.Fatalf("%s still running after %v; killed\n%s", p.Comm, WaitTimeout, p.stderr.String())
+		t.Fatalf("%s still running after %v; killed\n%s", p.Comm, waitTimeout, p.stderr.String())
 	}
 	if p.err != nil {
 		t.Fatalf("%s: %v\n%s", p.Comm, p.err, p.stderr.String())
