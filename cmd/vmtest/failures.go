@@ -40,7 +40,9 @@ func (f *failureLog) line(s string) {
 		f.backend = strings.TrimPrefix(s, "=== backend ")
 		f.current, f.logs = "", nil
 	case strings.HasPrefix(s, "=== "):
-		// "=== RUN TestX", "=== CONT TestX", ...: a test's lines follow.
+		// "=== RUN TestX", "=== CONT TestX", ...: a test's lines
+		// follow; after a bare "=== NAME", no test's.
+		f.current = ""
 		if fields := strings.Fields(s); len(fields) == 3 {
 			f.current = fields[2]
 		}

@@ -22,6 +22,8 @@ func TestFailureLogKeepsTheFailedTestsLines(t *testing.T) {
     a_test.go:20: got 3 tw_enter, want 4:
         first event
         second event
+=== NAME
+    main_test.go:1: output of no test
 === NAME  TestB
     b_test.go:12: B's more progress
 --- PASS: TestB (1.00s)
