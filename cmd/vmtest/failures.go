@@ -51,7 +51,7 @@ func (f *failureLog) line(s string) {
 		f.add(trimmed)
 		logs := f.logs[name]
 		if len(logs) > maxTestLines {
-			f.add(fmt.Sprintf("    (%d lines before these)", len(logs)-maxTestLines))
+			f.add(fmt.Sprintf("    (%d earlier lines left out)", len(logs)-maxTestLines))
 			logs = logs[len(logs)-maxTestLines:]
 		}
 		for _, l := range logs {

@@ -79,7 +79,7 @@ func TestFailureLogBoundsATestsLines(t *testing.T) {
 	if got, want := len(f.lines), 1+1+maxTestLines; got != want {
 		t.Fatalf("%d summary lines, want %d", got, want)
 	}
-	if f.lines[1] != "    (5 lines before these)" || f.lines[len(f.lines)-1] != fmt.Sprintf("    x_test.go:1: line %d", maxTestLines+4) {
+	if f.lines[1] != "    (5 earlier lines left out)" || f.lines[len(f.lines)-1] != fmt.Sprintf("    x_test.go:1: line %d", maxTestLines+4) {
 		t.Errorf("kept the wrong lines: %q ... %q", f.lines[1], f.lines[len(f.lines)-1])
 	}
 }
