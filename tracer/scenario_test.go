@@ -56,12 +56,12 @@ func TestClientClosesFirst(t *testing.T) {
 	}
 	owner(t, evs, "tw_enter", twEnter, cli)
 	for _, e := range only(evs, twEnter) {
-		if e.Closer != event.CloserLocal || e.Role != event.RoleClient || e.TimeoutNS == 0 {
+		if e.Closer != event.CloserLocal || !roleIs(t, evs, &e, event.RoleClient) || e.TimeoutNS == 0 {
 			t.Errorf("tw_enter: closer %v role %v timeout %d, want local client >0", e.Closer, e.Role, e.TimeoutNS)
 		}
 	}
 	for _, e := range only(evs, on(port, transition(event.Established, event.CloseWait))) {
-		if e.Closer != event.CloserRemote || e.Role != event.RoleServer {
+		if e.Closer != event.CloserRemote || !roleIs(t, evs, &e, event.RoleServer) {
 			t.Errorf("server CLOSE_WAIT: closer %v role %v, want remote server", e.Closer, e.Role)
 		}
 	}
@@ -104,12 +104,12 @@ func TestServerClosesFirst(t *testing.T) {
 	owner(t, evs, "tw_enter", twEnter, srv)
 	owner(t, evs, "server close", on(port, transition(event.Established, event.FinWait1)), srv)
 	for _, e := range only(evs, twEnter) {
-		if e.Closer != event.CloserLocal || e.Role != event.RoleServer {
+		if e.Closer != event.CloserLocal || !roleIs(t, evs, &e, event.RoleServer) {
 			t.Errorf("tw_enter: closer %v role %v, want local server", e.Closer, e.Role)
 		}
 	}
 	for _, e := range only(evs, notOn(port, transition(event.Established, event.CloseWait))) {
-		if e.Closer != event.CloserRemote || e.Role != event.RoleClient {
+		if e.Closer != event.CloserRemote || !roleIs(t, evs, &e, event.RoleClient) {
 			t.Errorf("client CLOSE_WAIT: closer %v role %v, want remote client", e.Closer, e.Role)
 		}
 	}
@@ -236,6 +236,20 @@ func TestLostEventsAreReported(t *testing.T) {
 			return e.Kind == event.KindTWEnter && e.PID == uint32(cli2.PID)
 		}) == 1
 	})
+}
+
+// roleIs reports whether e's role is want. A socket whose first
+// transitions went unrecorded may not know its role: when the kernel
+// refuses a socket's storage, twtrace counts an event lost and the role
+// starts unknown. That is accepted, and logged, only when twtrace reported
+// a loss among evs; a wrong role never is.
+func roleIs(t *testing.T, evs []event.Event, e *event.Event, want event.Role) bool {
+	t.Helper()
+	if e.Role == event.RoleUnknown && count(evs, kind(event.KindLost)) > 0 {
+		t.Logf("role unknown after a reported loss: %s", event.AppendTable(nil, e))
+		return true
+	}
+	return e.Role == want
 }
 
 func only(evs []event.Event, pred func(*event.Event) bool) []event.Event {
