@@ -9,15 +9,7 @@ import (
 
 // The testdata files were captured from Linux 6.18.44.
 func TestReadCountersTcpExtCaptured(t *testing.T) {
-	f, err := os.Open("testdata/netstat-6.18.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	m, err := ReadCounters(f, "TcpExt")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := readSection(t, "testdata/netstat-6.18.txt", "TcpExt")
 	for name, want := range map[string]uint64{
 		"TW":                  46,
 		"TCPTimeWaitOverflow": 0,
@@ -43,15 +35,7 @@ func TestReadCountersTcpExtCaptured(t *testing.T) {
 }
 
 func TestReadCountersTcpCaptured(t *testing.T) {
-	f, err := os.Open("testdata/snmp-6.18.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	m, err := ReadCounters(f, "Tcp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := readSection(t, "testdata/snmp-6.18.txt", "Tcp")
 	for name, want := range map[string]uint64{"RtoMin": 200, "ActiveOpens": 215, "OutRsts": 3} {
 		if got, ok := m[name]; !ok || got != want {
 			t.Errorf("%s = %d (present %v), want %d", name, got, ok, want)
@@ -137,12 +121,18 @@ func TestLive(t *testing.T) {
 		"/proc/net/netstat": {"TcpExt", "TCPTimeWaitOverflow"},
 		"/proc/net/snmp":    {"Tcp", "OutRsts"},
 	} {
-		m, err := readFile(file, func(r io.Reader) (map[string]uint64, error) { return ReadCounters(r, want[0]) })
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := m[want[1]]; !ok {
+		if _, ok := readSection(t, file, want[0])[want[1]]; !ok {
 			t.Errorf("live %s lacks %s", want[0], want[1])
 		}
 	}
+}
+
+// readSection reads one section of a netstat or snmp file.
+func readSection(t *testing.T, path, section string) map[string]uint64 {
+	t.Helper()
+	m, err := readFile(path, func(r io.Reader) (map[string]uint64, error) { return ReadCounters(r, section) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
